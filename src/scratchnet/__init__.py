@@ -1,0 +1,3 @@
+"""scratchnet: neural networks written from scratch in NumPy."""
+
+__version__ = "0.1.0"

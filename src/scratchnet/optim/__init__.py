@@ -1,0 +1,1 @@
+"""scratchnet.optim"""
