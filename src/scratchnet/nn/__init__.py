@@ -1,1 +1,57 @@
-"""scratchnet.nn"""
+"""scratchnet.nn: layers with hand-written forward and backward passes, losses, initialisers,
+the Sequential network, saving/loading and gradient checking. Imports NumPy only."""
+
+from . import gradcheck, init
+from .activations import (
+    Activation,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_activation,
+    log_softmax,
+    sigmoid,
+    softmax,
+)
+from .dense import Dense
+from .init import get_initializer
+from .io import load_model, save_model
+from .layer import Layer
+from .losses import (
+    BinaryCrossEntropy,
+    Loss,
+    MeanSquaredError,
+    SoftmaxCrossEntropy,
+    get_loss,
+)
+from .model import Sequential, mlp
+
+__all__ = [
+    "Activation",
+    "BinaryCrossEntropy",
+    "Dense",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "Loss",
+    "MeanSquaredError",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "get_activation",
+    "get_initializer",
+    "get_loss",
+    "gradcheck",
+    "init",
+    "load_model",
+    "log_softmax",
+    "mlp",
+    "save_model",
+    "sigmoid",
+    "softmax",
+]

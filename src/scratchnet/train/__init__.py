@@ -1,1 +1,23 @@
-"""scratchnet.train"""
+"""scratchnet.train: fit and evaluate, History, callbacks and metrics. Imports NumPy only."""
+
+from .callbacks import Callback, LearningRateSchedule, ProgressBar, TrainingState
+from .fit import evaluate, fit
+from .history import History
+from .metrics import accuracy, confusion_matrix, per_class_scores
+from .recipe import TrainConfig, TrainResult, train_classifier
+
+__all__ = [
+    "Callback",
+    "History",
+    "LearningRateSchedule",
+    "ProgressBar",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingState",
+    "accuracy",
+    "confusion_matrix",
+    "evaluate",
+    "fit",
+    "per_class_scores",
+    "train_classifier",
+]

@@ -1,0 +1,205 @@
+"""Element-wise activation layers (ReLU, leaky ReLU, sigmoid, tanh, identity) and softmax.
+
+Each is a parameter-free Layer; Dense can also own one (`Dense(..., activation="relu")`), which
+lets it work in place on its own pre-activation buffer. Softmax as a layer is for models that
+must output probabilities; for training, pair logits with the fused SoftmaxCrossEntropy loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layer import Layer
+
+
+class Activation(Layer):
+    """A parameter-free element-wise layer; subclasses implement `_apply` and `_derivative`."""
+
+    name = "activation"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out: np.ndarray | None = None
+
+    def forward(
+        self, x: np.ndarray, *, training: bool = False, inplace: bool = False
+    ) -> np.ndarray:
+        """y = f(x); x: (batch, n) -> (batch, n). With inplace=True x's buffer is reused."""
+        out = self._apply(x, x if inplace else None)
+        if training:
+            self._cache(x, out)
+            self._ready_for_backward = True
+        return out
+
+    def backward(self, grad_out: np.ndarray, *, need_grad_in: bool = True) -> np.ndarray | None:
+        """grad_in = grad_out * f'(x); both (batch, n)."""
+        self._require_forward()
+        if not need_grad_in:
+            return None
+        return self._grad_in(grad_out)
+
+    # Most activations' derivative is cheapest from the output y; those that need x override.
+    def _cache(self, x: np.ndarray, out: np.ndarray) -> None:
+        self._out = out
+
+    def _apply(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def _grad_in(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+class Identity(Activation):
+    """y = x."""
+
+    name = "identity"
+
+    def _apply(self, x, out):
+        return x if out is not None else x.copy()
+
+    def _grad_in(self, grad_out):
+        return grad_out
+
+
+class ReLU(Activation):
+    """y = max(x, 0); the derivative is 1 where y > 0, else 0 (0 at the kink, by convention)."""
+
+    name = "relu"
+
+    def _apply(self, x, out):
+        return np.maximum(x, 0, out=out)
+
+    def _grad_in(self, grad_out):
+        return grad_out * (self._out > 0)
+
+
+class LeakyReLU(Activation):
+    """y = x where x > 0, else negative_slope * x.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        The slope for negative inputs; 0 <= negative_slope < 1.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        slope = float(negative_slope)
+        if not 0.0 <= slope < 1.0:
+            raise ValueError(
+                f"negative_slope must be in [0, 1); received negative_slope={negative_slope!r}"
+            )
+        self.negative_slope = slope
+
+    def _apply(self, x, out):
+        # max(x, slope * x) equals the piecewise definition because 0 <= slope < 1.
+        return np.maximum(x, x * self.negative_slope, out=out)
+
+    def _grad_in(self, grad_out):
+        # y and x have the same sign, so the output tells which piece applied.
+        return grad_out * np.where(self._out > 0, 1.0, self.negative_slope).astype(grad_out.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(Activation):
+    """y = 1 / (1 + exp(-x)), computed without overflow; dy/dx = y (1 - y)."""
+
+    name = "sigmoid"
+
+    def _apply(self, x, out):
+        return sigmoid(x, out=out)
+
+    def _grad_in(self, grad_out):
+        y = self._out
+        return grad_out * y * (1 - y)
+
+
+class Tanh(Activation):
+    """y = tanh(x); dy/dx = 1 - y^2."""
+
+    name = "tanh"
+
+    def _apply(self, x, out):
+        return np.tanh(x, out=out)
+
+    def _grad_in(self, grad_out):
+        y = self._out
+        return grad_out * (1 - y * y)
+
+
+class Softmax(Activation):
+    """y_ij = exp(x_ij - max_j x_ij) / sum_k exp(x_ik - max_j x_ij), row-wise over classes.
+
+    Backward: grad_in = y * (grad_out - sum_k grad_out_k y_k), the Jacobian-vector product.
+    """
+
+    name = "softmax"
+
+    def _apply(self, x, out):
+        return softmax(x, out=out)
+
+    def _grad_in(self, grad_out):
+        y = self._out
+        return y * (grad_out - np.sum(grad_out * y, axis=1, keepdims=True))
+
+
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic function 1 / (1 + exp(-x)), stable for large |x| (no overflow warning)."""
+    # exp(-|x|) never overflows; the two branches are the same function rearranged.
+    e = np.exp(-np.abs(x))
+    pos = 1 / (1 + e)
+    result = np.where(x >= 0, pos, e * pos)
+    if out is not None:
+        out[...] = result
+        return out
+    return result.astype(x.dtype, copy=False)
+
+
+def softmax(logits: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise softmax, max-shifted so that exp never overflows; (batch, k) -> (batch, k)."""
+    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax via log-sum-exp; finite for any finite logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
+}
+
+
+def get_activation(spec: str | dict | Activation | None) -> Activation:
+    """An Activation from its name ('relu', 'leaky_relu', 'sigmoid', 'tanh', 'softmax',
+    'identity'; None means identity), a dict {"name": ..., **arguments} as saved in model
+    files, or an Activation instance (returned as is)."""
+    if spec is None:
+        return Identity()
+    if isinstance(spec, Activation):
+        return spec
+    kwargs: dict[str, Any] = {}
+    if isinstance(spec, dict):
+        kwargs = {k: v for k, v in spec.items() if k != "name"}
+        spec = spec.get("name")
+    key = str(spec).lower().replace("-", "_")
+    if key == "linear":
+        key = "identity"
+    if key not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {', '.join(sorted(ACTIVATIONS))}; received {spec!r}"
+        )
+    return ACTIVATIONS[key](**kwargs)

@@ -1,0 +1,133 @@
+"""The fully-connected layer: y = f(x @ weight + bias), batch-first.
+
+`weight` is (n_in, n_out) and `bias` (n_out,). An optional activation is applied in place on
+the layer's own pre-activation buffer, which saves one array per layer and step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .activations import Activation, Identity, get_activation
+from .init import Initializer, Zeros, get_initializer
+from .layer import Layer, check_dtype
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}")
+    return int(value)
+
+
+class Dense(Layer):
+    """Fully-connected layer: y = f(x @ weight + bias).
+
+    x: (batch, n_in) -> y: (batch, n_out).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output features, >= 1.
+    activation : str or Activation, default None
+        'relu', 'leaky_relu', 'sigmoid', 'tanh', 'softmax', 'identity' or None (identity).
+    weight_init : str or Initializer, default 'he-normal'
+        See scratchnet.nn.init.get_initializer ('uniform:0:0.01' is the notebook's choice).
+    bias_init : str or Initializer, default 'zeros'
+    rng : np.random.Generator
+        The source of the initial weights. Required unless `seed` is given.
+    seed : int, optional
+        Shorthand for rng=np.random.default_rng(seed).
+    dtype : float32 (default) or float64
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: str | Activation | None = None,
+        *,
+        weight_init: str | Initializer = "he-normal",
+        bias_init: str | Initializer = "zeros",
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        self.n_in = _positive_int("n_in", n_in)
+        self.n_out = _positive_int("n_out", n_out)
+        self.activation = get_activation(activation)
+        self.weight_init = get_initializer(weight_init)
+        self.bias_init = get_initializer(bias_init) if bias_init is not None else Zeros()
+        self.dtype = check_dtype(dtype)
+        if rng is None:
+            if seed is None:
+                raise ValueError(
+                    "Dense needs an explicit random generator: pass rng=np.random.default_rng(SEED)"
+                    " or seed=SEED"
+                )
+            rng = np.random.default_rng(seed)
+        self.params = {
+            "weight": self.weight_init((self.n_in, self.n_out), rng, self.dtype),
+            "bias": self.bias_init((1, self.n_out), rng, self.dtype).reshape(self.n_out),
+        }
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        self._x: np.ndarray | None = None
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.params["weight"]
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self.params["bias"]
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = f(x @ weight + bias); x: (batch, n_in) -> (batch, n_out)."""
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(
+                f"Dense(n_in={self.n_in}) expected input of shape (batch, {self.n_in}); "
+                f"received shape {x.shape}"
+            )
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        z = x @ self.params["weight"]
+        z += self.params["bias"]
+        y = self.activation.forward(z, training=training, inplace=True)
+        if training:
+            self._x = x
+            self._ready_for_backward = True
+        return y
+
+    def backward(self, grad_out: np.ndarray, *, need_grad_in: bool = True) -> np.ndarray | None:
+        """grad_out: (batch, n_out) -> grad_in: (batch, n_in).
+
+        dL/dweight = x^T @ dL/dz and dL/dbias = sum over the batch of dL/dz, with
+        dL/dz = grad_out * f'(z); both are written into self.grads (overwritten, not added).
+        """
+        self._require_forward()
+        grad_z = self.activation.backward(grad_out)
+        np.matmul(self._x.T, grad_z, out=self.grads["weight"])
+        np.sum(grad_z, axis=0, out=self.grads["bias"])
+        if not need_grad_in:
+            return None
+        return grad_z @ self.params["weight"].T
+
+    def output_size(self, n_in: int) -> int:
+        return self.n_out
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"n_in": self.n_in, "n_out": self.n_out}
+        if not isinstance(self.activation, Identity):
+            extra = self.activation.get_config()
+            config["activation"] = (
+                {"name": self.activation.name, **extra} if extra else (self.activation.name)
+            )
+        return config
+
+    def __repr__(self) -> str:
+        text = f"Dense(n_in={self.n_in}, n_out={self.n_out}"
+        if not isinstance(self.activation, Identity):
+            text += f", activation={self.activation.name!r}"
+        return text + ")"

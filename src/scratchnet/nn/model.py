@@ -1,0 +1,176 @@
+"""Sequential: a network as a list of layers, applied left to right.
+
+It runs the forward pass, the backward pass (in reverse), batched inference, and lists its
+parameters for the optimiser. It does not train (see scratchnet.train) nor save (see io.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .activations import softmax
+from .dense import Dense
+from .layer import Layer, check_dtype
+
+
+class Sequential:
+    """A feed-forward network: y = layer_n(... layer_2(layer_1(x))).
+
+    x: (batch, n_in) -> logits: (batch, n_out).
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        At least one; consecutive sizes must agree (a Dense's n_in equals the previous n_out).
+    """
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("Sequential needs at least one layer; received none")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {index} is not a scratchnet Layer: {layer!r}")
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        if not dense:
+            raise ValueError("Sequential needs at least one Dense layer to know its input size")
+        width = None
+        for index, layer in enumerate(layers):
+            if isinstance(layer, Dense):
+                if width is not None and layer.n_in != width:
+                    raise ValueError(
+                        f"layer {index} ({layer!r}) expects {layer.n_in} inputs but the layer "
+                        f"before it gives {width}"
+                    )
+                width = layer.n_out
+        dtypes = {layer.dtype for layer in dense}
+        if len(dtypes) != 1:
+            raise ValueError(
+                f"all layers must share one dtype; received {sorted(map(str, dtypes))}"
+            )
+        self.layers = layers
+        self.dtype = check_dtype(dense[0].dtype)
+        self.n_in = dense[0].n_in
+        self.n_out = width
+        self.metadata: dict[str, Any] = {}
+
+    # -- training-time passes ------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """x: (batch, n_in) -> (batch, n_out); with training=True each layer caches for backward."""
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> None:
+        """grad_out: (batch, n_out), dLoss/dOutput; fills every layer's grads (overwriting)."""
+        grad = grad_out
+        last = len(self.layers) - 1
+        for index in range(last, -1, -1):
+            # The first layer's input gradient would be dLoss/dImage: nobody needs it.
+            grad = self.layers[index].backward(grad, need_grad_in=index > 0)
+
+    def parameters(self) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
+        """(layer index, name, parameter, gradient) for every parameter, in layer order."""
+        for index, layer in enumerate(self.layers):
+            for name, param in layer.params.items():
+                yield index, name, param, layer.grads[name]
+
+    @property
+    def num_params(self) -> int:
+        return sum(param.size for _, _, param, _ in self.parameters())
+
+    # -- inference -----------------------------------------------------------------------------
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        """Validate a feature matrix for this network and return it in the network's dtype."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(
+                f"expected features of shape (batch, {self.n_in}); received shape {x.shape}"
+            )
+        if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+            raise ValueError(f"expected numeric features; received dtype {x.dtype}")
+        x = x.astype(self.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise ValueError("features contain NaN or infinite values; clean the input first")
+        return x
+
+    def predict_logits(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
+        """Raw outputs, computed in batches; x: (n, n_in) -> (n, n_out)."""
+        x = self.check_input(x)
+        out = np.empty((x.shape[0], self.n_out), dtype=self.dtype)
+        for start in range(0, x.shape[0], batch_size):
+            out[start : start + batch_size] = self.forward(x[start : start + batch_size])
+        return out
+
+    def predict_proba(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
+        """Class probabilities softmax(logits); x: (n, n_in) -> (n, n_out), rows sum to 1."""
+        return softmax(self.predict_logits(x, batch_size=batch_size))
+
+    def predict(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
+        """The most probable class; x: (n, n_in) -> (n,) int64."""
+        return self.predict_logits(x, batch_size=batch_size).argmax(axis=1)
+
+    # -- description ---------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A table of layers, output sizes and parameter counts."""
+        lines = [f"{'#':>3}  {'layer':<52} {'outputs':>8} {'params':>10}"]
+        width = self.n_in
+        for index, layer in enumerate(self.layers):
+            width = layer.output_size(width)
+            count = sum(p.size for p in layer.params.values())
+            lines.append(f"{index:>3}  {layer!r:<52} {width:>8} {count:>10,}")
+        lines.append(f"total parameters: {self.num_params:,} ({self.dtype.name})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner}\n])"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Layer:
+        return self.layers[index]
+
+
+def mlp(
+    n_in: int,
+    hidden: Sequence[int],
+    n_out: int,
+    *,
+    activation: str = "relu",
+    weight_init: Any = "he-normal",
+    bias_init: Any = "zeros",
+    output_activation: str | None = None,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+    dtype: Any = np.float32,
+) -> Sequential:
+    """A multi-layer perceptron n_in -> hidden[0] -> ... -> n_out with one shared generator.
+
+    The output layer has no activation (logits) unless `output_activation` is given; pair it
+    with SoftmaxCrossEntropy. `hidden=[]` gives a linear (softmax-regression) model.
+    """
+    if rng is None:
+        if seed is None:
+            raise ValueError("mlp needs rng=np.random.default_rng(SEED) or seed=SEED")
+        rng = np.random.default_rng(seed)
+    sizes = [n_in, *list(hidden), n_out]
+    layers: list[Layer] = []
+    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        last = index == len(sizes) - 2
+        layers.append(
+            Dense(
+                a,
+                b,
+                output_activation if last else activation,
+                weight_init=weight_init,
+                bias_init=bias_init,
+                rng=rng,
+                dtype=dtype,
+            )
+        )
+    return Sequential(layers)

@@ -1,0 +1,71 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, check_number
+
+
+class SGD(Optimizer):
+    """param -= learning_rate * update, where update is g, or with momentum mu:
+
+        velocity = mu * velocity + g
+        update   = velocity                (classical momentum)
+        update   = g + mu * velocity       (Nesterov, the form PyTorch and Keras use)
+
+    with g = grad + weight_decay * param (L2 regularisation folded into the gradient).
+
+    Parameters
+    ----------
+    learning_rate : float
+        Step size, > 0.
+    momentum : float, default 0.0
+        0 <= momentum < 1.
+    nesterov : bool, default False
+        Nesterov's look-ahead; needs momentum > 0.
+    weight_decay : float, default 0.0
+        L2 penalty coefficient, >= 0 (applies to every parameter).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        *,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate)
+        self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0; received momentum=0")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray) -> None:
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum == 0:
+            param -= self.learning_rate * grad
+            return
+        state = self.state.get(key)
+        if state is None:
+            state = self.state[key] = {"velocity": np.zeros_like(param)}
+        velocity = state["velocity"]
+        velocity *= self.momentum
+        velocity += grad
+        if self.nesterov:
+            param -= self.learning_rate * (grad + self.momentum * velocity)
+        else:
+            param -= self.learning_rate * velocity
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self.learning_rate,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
