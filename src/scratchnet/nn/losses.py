@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import log_softmax
+from .activations import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
@@ -107,8 +107,6 @@ class BinaryCrossEntropy(Loss):
         targets = self._targets(logits, targets)
         per_element = np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
         value = self._reduce(per_element.reshape(logits.shape[0], -1).sum(axis=1))
-        from .activations import sigmoid
-
         grad = (sigmoid(logits) - targets) * self._scale(logits.shape[0])
         return value, grad.astype(logits.dtype, copy=False)
 
