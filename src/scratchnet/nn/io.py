@@ -60,9 +60,18 @@ def save_model(
     for index, name, param, _ in model.parameters():
         arrays[f"layers.{index}.{name}"] = param
     with atomic_write(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        _write_npz(handle, arrays)
     model.metadata = meta
     return path
+
+
+def _write_npz(handle, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez's format, but with fixed timestamps: the same weights give the same bytes."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
 
 
 def load_model(path: str | os.PathLike) -> Sequential:

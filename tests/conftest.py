@@ -1,0 +1,49 @@
+"""Shared test settings: hypothesis profiles and the real-data fixture.
+
+Real-data tests read MNIST from SCRATCHNET_DATA (CI points it at ../shared/data). They skip
+only when no data can be found at all, and never in CI (CI=true), where a skip would hide a
+broken setup.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_dir() -> Path | None:
+    """SCRATCHNET_DATA, else ../shared/data beside the checkout, if it holds MNIST."""
+    candidates = [os.environ.get("SCRATCHNET_DATA"), str(REPO.parent / "shared" / "data")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "mnist").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder holding the real mnist/ and fashion-mnist/ (skips, or fails in CI, if none)."""
+    found = real_data_dir()
+    if found is None:
+        message = "no real MNIST found: set SCRATCHNET_DATA to a folder holding mnist/"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must run the real-data tests)")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def mnist(data_dir):
+    """The real MNIST: ((x_train, y_train), (x_test, y_test)), loaded once per session."""
+    from scratchnet.data import load_dataset
+
+    return load_dataset("mnist", data_dir, download=False)

@@ -1,0 +1,29 @@
+"""The foundation's promises, trained on the real MNIST (the slow part of the suite).
+
+Each test is one row of the README's results table; the settings are the commands given there.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scratchnet.train import TrainConfig, train_classifier
+
+pytestmark = pytest.mark.slow
+
+
+def test_defaults_reach_98_percent(mnist):
+    result = train_classifier(TrainConfig(), data=mnist)
+    assert result.test["accuracy"] >= 0.980
+
+
+def test_hidden_100_plain_sgd_reaches_97_5_percent_in_10_epochs(mnist):
+    config = TrainConfig(hidden=(100,), momentum=0.0, learning_rate=0.2, batch_size=32, epochs=10)
+    result = train_classifier(config, data=mnist)
+    assert result.test["accuracy"] >= 0.975
+
+
+def test_notebooks_ten_hidden_layers_train_with_he_init(mnist):
+    config = TrainConfig(hidden=(100,) * 10, init="he-normal", epochs=10)
+    result = train_classifier(config, data=mnist)
+    assert result.test["accuracy"] >= 0.970
