@@ -20,8 +20,8 @@ from .errors import (
 )
 from .nn import (
     Dense,
-    SoftmaxCrossEntropy,
     Sequential,
+    SoftmaxCrossEntropy,
     load_model,
     mlp,
     save_model,
