@@ -1,33 +1,46 @@
 """Atomic file writing: write to a temporary name beside the target, then rename.
 
-A reader never sees a half-written file: either the old file or the complete new one. On any
-error (a full disk, an interrupt) the temporary file is removed and the target left untouched.
+A reader sees either the old file or the complete new one, never a part. On any error (a full
+disk, an interrupt, a failed check) the temporary file is removed and the target left as it was.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 
-@contextlib.contextmanager
+def temp_name(dest: Path) -> Path:
+    """A fresh hidden name next to `dest` (same folder, so that os.replace is atomic)."""
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+
+
+@contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file in `path`'s folder for writing; rename it to `path` on success."""
+    """Yield a file opened for writing on a temporary name; rename it to `path` on success.
+
+    mode is "wb" (default) or "w" (UTF-8 text). The block may close the file itself (to re-read
+    it for verification, say) before the rename. On any exception, KeyboardInterrupt included,
+    the temporary file is removed and the exception propagates.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w'; received mode={mode!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = temp_name(target)
+    # "x" creates the file exclusively, with the usual 0o666 & ~umask permissions.
+    handle = open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else "utf-8")
     try:
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding) as handle:
+        with handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
+            if not handle.closed:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        tmp.unlink(missing_ok=True)
         raise

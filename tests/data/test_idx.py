@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scratchnet.data import parse_idx, read_idx, write_idx
-from scratchnet.data.atomic import atomic_writer
+from scratchnet.fileio import atomic_write
 from scratchnet.errors import DataError, IDXError
 
 DTYPES = ["uint8", "int8", ">i2", "<i2", ">i4", "<i4", ">f4", "<f4", ">f8", "<f8"]
@@ -69,7 +69,7 @@ def test_write_overwrites_atomically(tmp_path):
 def test_atomic_writer_removes_temp_and_keeps_old_file_on_failure(tmp_path):
     dest = tmp_path / "dest"
     dest.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_writer(dest) as file:
+    with pytest.raises(RuntimeError), atomic_write(dest) as file:
         file.write(b"new, half written")
         raise RuntimeError("interrupted")
     assert dest.read_bytes() == b"old"

@@ -18,8 +18,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from scratchnet.data.atomic import atomic_writer
 from scratchnet.errors import DownloadError
+from scratchnet.fileio import atomic_write
 
 TIMEOUT_S = 30.0  # per socket operation (connect, each read), not for the whole file
 _CHUNK = 1 << 16
@@ -140,7 +140,7 @@ def download(
     timeout = TIMEOUT_S if timeout is None else timeout
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_writer(dest) as out:
+        with atomic_write(dest) as out:
             _stream(url, out, dest, timeout, progress)
             out.close()
             _verify(Path(out.name), sha256, decompress=dest.name.endswith(".gz"))

@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from scratchnet.data.atomic import atomic_writer
 from scratchnet.errors import DataError, IDXError
+from scratchnet.fileio import atomic_write
 
 # Type code -> element type; IDX stores multi-byte numbers big-endian.
 DTYPES: dict[int, np.dtype] = {
@@ -200,7 +200,7 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     header = idx_header(array)
     data = idx_data(array)
     path = Path(path)
-    with atomic_writer(path) as file:
+    with atomic_write(path) as file:
         if path.name.endswith(".gz"):
             with gzip.GzipFile(fileobj=file, mode="wb", mtime=0, filename="") as stream:
                 stream.write(header)
