@@ -26,6 +26,7 @@ FORMAT_NAME = "scratchnet-model"
 FORMAT_VERSION = 1
 _HEADER_KEY = "__scratchnet__"
 
+#: Every layer a model file may name. A new layer type registers itself here.
 LAYER_TYPES: dict[str, type[Layer]] = {
     "Dense": Dense,
     **{cls.__name__: cls for cls in activations.ACTIVATIONS.values()},
@@ -57,8 +58,9 @@ def save_model(
     except TypeError as exc:
         raise ValueError(f"model metadata must be JSON-serialisable: {exc}") from exc
     arrays = {_HEADER_KEY: np.array(header_text)}
-    for index, name, param, _ in model.parameters():
-        arrays[f"layers.{index}.{name}"] = param
+    for index, layer in enumerate(model.layers):
+        for name, array in (*layer.params.items(), *layer.buffers.items()):
+            arrays[f"layers.{index}.{name}"] = array
     with atomic_write(path, "wb") as handle:
         _write_npz(handle, arrays)
     model.metadata = meta
@@ -131,6 +133,15 @@ def _read_header(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return header
 
 
+def _construct(cls: type[Layer], config: dict[str, Any], rng, dtype) -> Layer:
+    """A layer from its saved config, passing rng/dtype to the constructors that take them."""
+    import inspect
+
+    accepted = inspect.signature(cls).parameters
+    extra = {key: value for key, value in (("rng", rng), ("dtype", dtype)) if key in accepted}
+    return cls(**config, **extra)
+
+
 def _build(path: Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Sequential:
     dtype = np.dtype(header.get("dtype", "float32"))
     specs = header.get("layers")
@@ -144,8 +155,8 @@ def _build(path: Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) ->
             raise ModelFileError(f"{path}: layer {index} has unknown type {kind!r}")
         config = dict(spec.get("config", {}))
         cls = LAYER_TYPES[kind]
-        layer = cls(**config, rng=rng, dtype=dtype) if cls is Dense else cls(**config)
-        for name, current in layer.params.items():
+        layer = _construct(cls, config, rng, dtype)
+        for name, current in (*layer.params.items(), *layer.buffers.items()):
             key = f"layers.{index}.{name}"
             if key not in arrays:
                 raise ModelFileError(

@@ -30,13 +30,15 @@ class Layer:
     """Base class: a differentiable map from `(batch, n_in)` to `(batch, n_out)`.
 
     Subclasses fill `params` and `grads` (dicts with identical keys and shapes) and implement
-    `forward` and `backward`. `get_config()` returns the JSON-able constructor arguments, so that
+    `forward` and `backward`. `buffers` holds state that is saved with the model but not
+    trained (batch normalisation's running mean and variance, say). `get_config()` returns the JSON-able constructor arguments, so that
     `type(layer)(**layer.get_config())` rebuilds the same architecture (weights come separately).
     """
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
         self._ready_for_backward = False
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
