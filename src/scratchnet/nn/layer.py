@@ -31,8 +31,9 @@ class Layer:
 
     Subclasses fill `params` and `grads` (dicts with identical keys and shapes) and implement
     `forward` and `backward`. `buffers` holds state that is saved with the model but not
-    trained (batch normalisation's running mean and variance, say). `get_config()` returns the JSON-able constructor arguments, so that
-    `type(layer)(**layer.get_config())` rebuilds the same architecture (weights come separately).
+    trained (batch normalisation's running mean and variance, say). `get_config()` returns the
+    JSON-able constructor arguments, so that `type(layer)(**layer.get_config())` rebuilds the
+    same architecture (weights come separately).
     """
 
     def __init__(self) -> None:
