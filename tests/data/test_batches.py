@@ -1,0 +1,126 @@
+"""MiniBatches: every index exactly once per epoch, batch sizes, shuffling, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scratchnet.data.batches import MiniBatches, check_batch_size
+
+# The data tests' autouse `isolated` fixture only points environment variables at tmp_path;
+# it is harmless to share it between hypothesis examples.
+PROPERTY = settings(
+    derandomize=True,
+    database=None,
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def _epoch(batches: MiniBatches) -> list[tuple[np.ndarray, np.ndarray]]:
+    # The yielded arrays are views of reused buffers: copy each before drawing the next.
+    return [(x.copy(), labels.copy()) for x, labels in batches.epoch()]
+
+
+def _column(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.arange(n, dtype=np.int64).reshape(n, 1)
+    labels = np.arange(n, dtype=np.int64) * 10  # tied to x, so pairing errors show
+    return x, labels
+
+
+@PROPERTY
+@given(n=st.integers(1, 200), batch_size=st.integers(1, 250), shuffle=st.booleans())
+def test_one_epoch_covers_every_index_exactly_once(n, batch_size, shuffle):
+    x, labels = _column(n)
+    rng = np.random.default_rng(n * 1000 + batch_size) if shuffle else None
+    batches = MiniBatches(x, labels, batch_size, rng=rng)
+    epoch = _epoch(batches)
+    seen = np.concatenate([xb[:, 0] for xb, _ in epoch])
+    np.testing.assert_array_equal(np.sort(seen), np.arange(n))
+    for xb, lb in epoch:
+        np.testing.assert_array_equal(lb, xb[:, 0] * 10)  # x and labels stay paired
+    # All batches have the requested size (capped at n) except possibly a smaller last one.
+    size = min(batch_size, n)
+    sizes = [xb.shape[0] for xb, _ in epoch]
+    assert all(s == size for s in sizes[:-1])
+    assert 1 <= sizes[-1] <= size
+    assert len(epoch) == len(batches) == -(-n // size)
+    if not shuffle:
+        np.testing.assert_array_equal(seen, np.arange(n))
+
+
+def test_two_epochs_give_different_orders_with_shuffling():
+    x, labels = _column(50)
+    batches = MiniBatches(x, labels, 8, rng=np.random.default_rng(0))
+    first = np.concatenate([xb[:, 0] for xb, _ in _epoch(batches)])
+    second = np.concatenate([xb[:, 0] for xb, _ in _epoch(batches)])
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(first, np.arange(50))
+    np.testing.assert_array_equal(np.sort(first), np.sort(second))
+
+
+def test_no_shuffle_order_is_0_to_n_minus_1_every_epoch():
+    x, labels = _column(23)
+    batches = MiniBatches(x, labels, 5)
+    for _ in range(2):
+        epoch = _epoch(batches)
+        assert [xb.shape[0] for xb, _ in epoch] == [5, 5, 5, 5, 3]
+        np.testing.assert_array_equal(np.concatenate([xb[:, 0] for xb, _ in epoch]), np.arange(23))
+
+
+def test_same_seed_same_batches():
+    x, labels = _column(30)
+    a = MiniBatches(x, labels, 7, rng=np.random.default_rng(3))
+    b = MiniBatches(x, labels, 7, rng=np.random.default_rng(3))
+    for (xa, la), (xb, lb) in zip(_epoch(a), _epoch(b), strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(la, lb)
+
+
+def test_batches_keep_feature_shape_and_dtype():
+    x = np.random.default_rng(0).standard_normal((10, 3, 2)).astype(np.float32)
+    labels = np.arange(10)
+    for rng in (None, np.random.default_rng(0)):
+        for xb, lb in MiniBatches(x, labels, 4, rng=rng).epoch():
+            assert xb.shape[1:] == (3, 2) and xb.dtype == np.float32
+            assert lb.dtype == labels.dtype
+            assert xb.flags.c_contiguous
+            np.testing.assert_array_equal(xb, x[lb])
+
+
+def test_batches_do_not_modify_the_data():
+    x, labels = _column(12)
+    before = x.copy()
+    batches = MiniBatches(x, labels, 5, rng=np.random.default_rng(0))
+    for xb, _ in batches.epoch():
+        xb += 1000  # a consumer scribbling on its batch writes into the buffer, not into x
+    np.testing.assert_array_equal(x, before)
+    # ... and the next epoch still draws from the original data.
+    again = np.concatenate([b[:, 0] for b, _ in _epoch(batches)])
+    np.testing.assert_array_equal(np.sort(again), np.arange(12))
+
+
+def test_empty_data_raises():
+    with pytest.raises(ValueError, match="empty"):
+        MiniBatches(np.zeros((0, 3)), np.zeros(0), 4)
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(ValueError, match="same length; received 5 and 4"):
+        MiniBatches(np.zeros((5, 3)), np.zeros(4), 2)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.0, "8", True, None])
+def test_bad_batch_size_raises(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; received"):
+        MiniBatches(np.zeros((5, 3)), np.zeros(5), batch_size)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        check_batch_size(batch_size)
+
+
+def test_check_batch_size_accepts_numpy_integers():
+    assert check_batch_size(np.int64(16)) == 16
+    assert type(check_batch_size(np.int32(3))) is int

@@ -1,0 +1,100 @@
+"""fileio.atomic_write: a reader sees the old file or the complete new one, never a part."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+
+from scratchnet.fileio import atomic_write
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_success_creates_the_file(tmp_path):
+    target = tmp_path / "out.txt"
+    with atomic_write(target, "w") as handle:
+        handle.write("héllo\n")
+    assert target.read_text(encoding="utf-8") == "héllo\n"
+    assert _names(tmp_path) == ["out.txt"]
+
+
+def test_success_replaces_the_previous_file(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old content that is longer")
+    with atomic_write(target, "wb") as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert _names(tmp_path) == ["out.bin"]
+
+
+def test_the_target_is_untouched_until_the_block_ends(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with atomic_write(target, "wb") as handle:
+        handle.write(b"new")
+        handle.flush()
+        assert target.read_bytes() == b"old"
+        temporary = [name for name in _names(tmp_path) if name != "out.bin"]
+        assert len(temporary) == 1 and temporary[0].startswith(".out.bin.")
+    assert target.read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_an_exception_inside_keeps_the_previous_file_and_no_temp(tmp_path, error):
+    target = tmp_path / "out.txt"
+    target.write_text("previous")
+    with pytest.raises(type(error)):
+        with atomic_write(target, "w") as handle:
+            handle.write("half-written")
+            raise error
+    assert target.read_text() == "previous"
+    assert _names(tmp_path) == ["out.txt"]
+
+
+def test_an_exception_with_no_previous_file_leaves_nothing(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(ValueError, match="boom"):
+        with atomic_write(target, "w") as handle:
+            handle.write("x")
+            raise ValueError("boom")
+    assert _names(tmp_path) == []
+
+
+def test_missing_parent_folders_are_created(tmp_path):
+    target = tmp_path / "a" / "b" / "out.txt"
+    with atomic_write(str(target), "w") as handle:
+        handle.write("deep")
+    assert target.read_text() == "deep"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_the_file_gets_the_usual_permissions(tmp_path):
+    # Not mkstemp's private 0600: a saved model is as readable as any file the user writes.
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    target = tmp_path / "atomic.txt"
+    with atomic_write(target, "w") as handle:
+        handle.write("x")
+    assert stat.S_IMODE(os.stat(target).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+
+
+def test_the_block_may_close_the_file_itself(tmp_path):
+    target = tmp_path / "out.bin"
+    with atomic_write(target) as handle:
+        handle.write(b"checked")
+        handle.close()
+        assert target.exists() is False
+    assert target.read_bytes() == b"checked"
+
+
+@pytest.mark.parametrize("mode", ["r", "a", "rb", "w+", "x"])
+def test_only_write_modes_are_accepted(tmp_path, mode):
+    with pytest.raises(ValueError, match="mode must be 'wb' or 'w'"):
+        with atomic_write(tmp_path / "out", mode):
+            pass
+    assert _names(tmp_path) == []
