@@ -48,13 +48,13 @@ CASES = [
     Case(
         "dense-leaky_relu",
         _dense("leaky_relu"),
-        "Dense(n_in=4, n_out=3, activation='leaky_relu')",
+        "Dense(n_in=4, n_out=3, activation={'name': 'leaky_relu', 'negative_slope': 0.01})",
         True,
     ),
     Case(
         "dense-leaky_relu-0.2",
         _dense("leaky_relu", 0.2),
-        "Dense(n_in=4, n_out=3, activation='leaky_relu')",
+        "Dense(n_in=4, n_out=3, activation={'name': 'leaky_relu', 'negative_slope': 0.2})",
         True,
     ),
     Case("dense-sigmoid", _dense("sigmoid"), "Dense(n_in=4, n_out=3, activation='sigmoid')", False),
@@ -276,11 +276,6 @@ def test_repr_of_the_design_doc_example():
     assert repr(layer) == "Dense(n_in=784, n_out=128, activation='relu')"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Dense.__repr__ drops the activation's own config (leaky_relu's negative_slope), "
-    "so Dense(..., leaky_relu 0.2) and the default 0.01 print the same",
-)
 def test_dense_repr_shows_the_leaky_slope():
     layer = Dense(4, 3, {"name": "leaky_relu", "negative_slope": 0.2}, seed=0)
     assert "0.2" in repr(layer)

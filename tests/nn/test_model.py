@@ -156,12 +156,6 @@ def test_backward_overwrites_every_layer_grad():
         np.testing.assert_array_equal(after, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mlp(activation=<Activation instance>) hands the same object to every hidden "
-    "Dense; each forward overwrites the shared activation's cache, so backward uses the "
-    "wrong layer's output and the first layer's gradients are wrong",
-)
 def test_mlp_with_an_activation_instance_has_correct_gradients():
     x, labels = _data()
     model = mlp(5, [4, 4], 3, activation=LeakyReLU(0.2), seed=1, dtype=np.float64)

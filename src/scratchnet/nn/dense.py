@@ -57,7 +57,11 @@ class Dense(Layer):
         super().__init__()
         self.n_in = _positive_int("n_in", n_in)
         self.n_out = _positive_int("n_out", n_out)
-        self.activation = get_activation(activation)
+        # A fresh activation per layer: a shared instance would share its backward cache, and
+        # the second layer's forward would overwrite what the first layer's backward needs.
+        self.activation = get_activation(
+            activation if not isinstance(activation, Activation) else _spec(activation)
+        )
         self.weight_init = get_initializer(weight_init)
         self.bias_init = get_initializer(bias_init) if bias_init is not None else Zeros()
         self.dtype = check_dtype(dtype)
@@ -129,5 +133,11 @@ class Dense(Layer):
     def __repr__(self) -> str:
         text = f"Dense(n_in={self.n_in}, n_out={self.n_out}"
         if not isinstance(self.activation, Identity):
-            text += f", activation={self.activation.name!r}"
+            text += f", activation={_spec(self.activation)!r}"
         return text + ")"
+
+
+def _spec(activation: Activation) -> str | dict[str, Any]:
+    """An activation's name, or {"name": ..., **config} when it has settings."""
+    config = activation.get_config()
+    return {"name": activation.name, **config} if config else activation.name
