@@ -15,7 +15,9 @@ from .activations import (
     sigmoid,
     softmax,
 )
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout
 from .init import get_initializer
 from .io import load_model, save_model
 from .layer import Layer
@@ -30,8 +32,10 @@ from .model import Sequential, mlp
 
 __all__ = [
     "Activation",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Dense",
+    "Dropout",
     "Identity",
     "Layer",
     "LeakyReLU",

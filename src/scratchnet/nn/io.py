@@ -18,7 +18,9 @@ import numpy as np
 from ..errors import ModelFileError
 from ..fileio import atomic_write
 from . import activations
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout
 from .layer import Layer
 from .model import Sequential
 
@@ -29,6 +31,8 @@ _HEADER_KEY = "__scratchnet__"
 #: Every layer a model file may name. A new layer type registers itself here.
 LAYER_TYPES: dict[str, type[Layer]] = {
     "Dense": Dense,
+    "BatchNorm": BatchNorm,
+    "Dropout": Dropout,
     **{cls.__name__: cls for cls in activations.ACTIVATIONS.values()},
 }
 

@@ -7,6 +7,7 @@ reduction="sum" sums, which is what the user's notebook's gradients did.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -65,33 +66,91 @@ class Loss:
 
 
 class SoftmaxCrossEntropy(Loss):
-    """L = -log softmax(logits)[label], averaged (or summed) over the batch.
+    """L = -sum_j target_j log softmax(logits)_j, averaged (or summed) over the batch, where
+    target = (1 - s) one_hot(label) + s / k (label smoothing s; s = 0 gives -log p[label]).
 
     logits: (batch, k) floats; labels: (batch,) integers in [0, k) -> (float, (batch, k)).
     Fused and stable: log-softmax is computed with the max-shifted log-sum-exp, so logits of
     +-1e4 give a finite loss and gradient.
+
+    Parameters
+    ----------
+    reduction : 'mean' (default) or 'sum'
+    label_smoothing : float, default 0.0
+        s in [0, 1): the share of each target spread evenly over all k classes (Szegedy et
+        al. 2016), which keeps the network from pushing its logits ever further apart.
     """
 
     name = "softmax_cross_entropy"
+
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         batch, n_classes = logits.shape
         labels = check_labels(labels, n_classes, batch)
         log_probs = log_softmax(logits)
         rows = np.arange(batch)
-        value = self._reduce(-log_probs[rows, labels])
+        value = self._reduce(self._per_example(log_probs, rows, labels))
         # d/dz_j [-log softmax(z)_y] = softmax(z)_j - [j == y], exactly: the softmax Jacobian and
         # the log's 1/p cancel. So the gradient is (probs - one_hot), divided by the batch size
         # for the mean. No division by a probability happens, so nothing can blow up.
+        # With smoothing, -sum_j t_j log p_j has gradient p_i * sum_j t_j - t_i = p_i - t_i,
+        # exactly, because the smoothed targets still sum to 1: (probs - target) / batch.
+        # probs - target is written as probs - s / k, then - (1 - s) at the label: no dense
+        # one-hot is built.
         grad = np.exp(log_probs, out=log_probs)
-        grad[rows, labels] -= 1
+        smoothing = self.label_smoothing
+        if smoothing:
+            grad -= smoothing / n_classes
+        grad[rows, labels] -= 1 - smoothing
         grad *= self._scale(batch)
         return value, grad
 
     def value(self, logits: np.ndarray, labels: np.ndarray) -> float:
         batch, n_classes = logits.shape
         labels = check_labels(labels, n_classes, batch)
-        return self._reduce(-log_softmax(logits)[np.arange(batch), labels])
+        return self._reduce(self._per_example(log_softmax(logits), np.arange(batch), labels))
+
+    def _per_example(
+        self, log_probs: np.ndarray, rows: np.ndarray, labels: np.ndarray
+    ) -> np.ndarray:
+        """-sum_j target_j log p_j per example: (batch,).
+
+        = -(1 - s) log p[label] - (s / k) sum_j log p_j, which needs no one-hot matrix.
+        """
+        picked = -log_probs[rows, labels]
+        smoothing = self.label_smoothing
+        if not smoothing:
+            return picked
+        spread = log_probs.sum(axis=1, dtype=np.float64) / log_probs.shape[1]
+        return (1 - smoothing) * picked - smoothing * spread
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
+
+    def __repr__(self) -> str:
+        text = f"{type(self).__name__}(reduction={self.reduction!r}"
+        if self.label_smoothing:
+            text += f", label_smoothing={self.label_smoothing!r}"
+        return text + ")"
+
+
+def _check_label_smoothing(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(
+            f"label_smoothing must be a number in [0, 1); received label_smoothing={value!r}"
+        )
+    smoothing = float(value)
+    if not (math.isfinite(smoothing) and 0.0 <= smoothing < 1.0):
+        raise ValueError(
+            f"label_smoothing must be a number in [0, 1); received label_smoothing={value!r}"
+        )
+    return smoothing
 
 
 class BinaryCrossEntropy(Loss):

@@ -11,9 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from .activations import softmax
+from .activations import Activation, get_activation, softmax
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .dropout import Dropout, check_rate
 from .layer import Layer, check_dtype
+
+
+def _is_sized(layer: Layer) -> bool:
+    """Whether `layer` declares its input and output widths (Dense, BatchNorm)."""
+    return isinstance(getattr(layer, "n_in", None), int) and isinstance(
+        getattr(layer, "n_out", None), int
+    )
 
 
 class Sequential:
@@ -24,7 +33,9 @@ class Sequential:
     Parameters
     ----------
     layers : sequence of Layer
-        At least one; consecutive sizes must agree (a Dense's n_in equals the previous n_out).
+        At least one with a known width (Dense); consecutive sizes must agree (a Dense's or
+        BatchNorm's n_in equals the previous n_out; activations and Dropout keep the width),
+        and the layers with a dtype (Dense, BatchNorm) must share it.
     """
 
     def __init__(self, layers: Sequence[Layer]) -> None:
@@ -34,26 +45,31 @@ class Sequential:
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {index} is not a scratchnet Layer: {layer!r}")
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
-        if not dense:
-            raise ValueError("Sequential needs at least one Dense layer to know its input size")
+        # Layers with n_in/n_out (Dense, BatchNorm) fix the width; the others (activations,
+        # Dropout) keep it. Layers with a dtype (the ones with parameters) must agree on it.
+        sized = [layer for layer in layers if _is_sized(layer)]
+        if not sized:
+            raise ValueError(
+                "Sequential needs at least one Dense layer (or another layer with n_in and "
+                "n_out) to know its input size"
+            )
         width = None
         for index, layer in enumerate(layers):
-            if isinstance(layer, Dense):
+            if _is_sized(layer):
                 if width is not None and layer.n_in != width:
                     raise ValueError(
                         f"layer {index} ({layer!r}) expects {layer.n_in} inputs but the layer "
                         f"before it gives {width}"
                     )
                 width = layer.n_out
-        dtypes = {layer.dtype for layer in dense}
-        if len(dtypes) != 1:
+        dtypes = {np.dtype(layer.dtype) for layer in layers if hasattr(layer, "dtype")}
+        if len(dtypes) > 1:
             raise ValueError(
                 f"all layers must share one dtype; received {sorted(map(str, dtypes))}"
             )
         self.layers = layers
-        self.dtype = check_dtype(dense[0].dtype)
-        self.n_in = dense[0].n_in
+        self.dtype = check_dtype(dtypes.pop() if dtypes else np.float32)
+        self.n_in = sized[0].n_in
         self.n_out = width
         self.metadata: dict[str, Any] = {}
 
@@ -145,6 +161,8 @@ def mlp(
     weight_init: Any = "he-normal",
     bias_init: Any = "zeros",
     output_activation: str | None = None,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
     rng: np.random.Generator | None = None,
     seed: int | None = None,
     dtype: Any = np.float32,
@@ -153,24 +171,53 @@ def mlp(
 
     The output layer has no activation (logits) unless `output_activation` is given; pair it
     with SoftmaxCrossEntropy. `hidden=[]` gives a linear (softmax-regression) model.
+
+    Each hidden layer is Dense(activation) by default; with batch_norm=True it is
+    Dense -> BatchNorm -> activation layer, and with dropout > 0 a Dropout(dropout) follows
+    the activation. The Dense weights are drawn first and identically in every case (Dropout's
+    generators are spawned children of `rng`, drawing nothing from it), so the same seed gives
+    the same initial weights with or without these options.
     """
     if rng is None:
         if seed is None:
             raise ValueError("mlp needs rng=np.random.default_rng(SEED) or seed=SEED")
         rng = np.random.default_rng(seed)
+    if not isinstance(batch_norm, bool | np.bool_):
+        raise ValueError(f"batch_norm must be True or False; received batch_norm={batch_norm!r}")
+    dropout_rate = check_rate(dropout, "dropout")
     sizes = [n_in, *list(hidden), n_out]
+    n_hidden = len(sizes) - 2
+    dropout_rngs = rng.spawn(n_hidden) if dropout_rate > 0 else []
     layers: list[Layer] = []
     for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        last = index == len(sizes) - 2
+        last = index == n_hidden
+        fused = output_activation if last else (None if batch_norm else activation)
         layers.append(
             Dense(
                 a,
                 b,
-                output_activation if last else activation,
+                fused,
                 weight_init=weight_init,
                 bias_init=bias_init,
                 rng=rng,
                 dtype=dtype,
             )
         )
+        if last:
+            break
+        if batch_norm:
+            # The bias before BatchNorm is redundant (the mean is subtracted) but harmless.
+            layers.append(BatchNorm(b, dtype=dtype))
+            layers.append(_fresh_activation(activation))
+        if dropout_rate > 0:
+            layers.append(Dropout(dropout_rate, rng=dropout_rngs[index]))
     return Sequential(layers)
+
+
+def _fresh_activation(spec: Any) -> Layer:
+    """A new activation layer for `spec`; an Activation instance is copied, never shared
+    (a shared one's cache would be overwritten by the next layer's forward pass)."""
+    act = get_activation(spec)
+    if isinstance(spec, Activation):
+        act = type(act)(**act.get_config())
+    return act
