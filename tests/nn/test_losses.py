@@ -248,11 +248,6 @@ def test_bad_binary_targets_raise(targets, match):
         BinaryCrossEntropy()(np.zeros((2, 3)), targets)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: BinaryCrossEntropy checks the target range with nanmin/nanmax, so NaN targets "
-    "pass validation and give a NaN loss (all-NaN targets also emit a RuntimeWarning)",
-)
 def test_nan_binary_targets_raise():
     with pytest.raises(ValueError, match="targets"):
         BinaryCrossEntropy()(np.zeros((1, 2)), np.array([[np.nan, 0.5]]))

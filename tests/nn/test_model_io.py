@@ -247,11 +247,6 @@ def test_random_bytes(tmp_path):
     _expect_error(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: np.load treats unknown bytes as a pickle, so load_model tells the user a "
-    "random/corrupt file 'holds pickled Python objects' instead of 'not a model file'",
-)
 def test_random_bytes_are_not_reported_as_a_pickle(tmp_path):
     path = tmp_path / "random.npz"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
@@ -425,22 +420,12 @@ def test_model_file_error_is_a_value_error():
     assert issubclass(ModelFileError, ValueError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a .npy file makes np.load return an array, and `with np.load(...)` then raises "
-    "a bare TypeError (no context manager) instead of ModelFileError",
-)
 def test_a_npy_file_is_refused_with_model_file_error(tmp_path):
     path = tmp_path / "weights.npy"
     np.save(path, np.zeros((3, 3)))
     _expect_error(path, "not a scratchnet model file")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: np.load(path) hands its open file to NpzFile, which leaks it when the zip is "
-    "broken; load_model should open the file itself (with open(path, 'rb') as f: np.load(f))",
-)
 def test_a_truncated_file_leaks_no_file_handle(tmp_path):
     path = _saved(tmp_path)
     data = path.read_bytes()

@@ -27,6 +27,7 @@ from .model import Sequential
 FORMAT_NAME = "scratchnet-model"
 FORMAT_VERSION = 1
 _HEADER_KEY = "__scratchnet__"
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
 
 #: Every layer a model file may name. A new layer type registers itself here.
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -90,8 +91,16 @@ def load_model(path: str | os.PathLike) -> Sequential:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        # Open the file ourselves: np.load(path) leaks its handle when the zip is broken.
+        with open(path, "rb") as handle:
+            if handle.read(4) != _ZIP_MAGIC:
+                raise ModelFileError(
+                    f"{path}: not a scratchnet model file (not a .npz archive); "
+                    "give a file written by scratchnet train or scratchnet.save_model"
+                )
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise ModelFileError(

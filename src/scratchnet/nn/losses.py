@@ -178,7 +178,9 @@ class BinaryCrossEntropy(Loss):
             raise ValueError(
                 f"targets must have the logits' shape {logits.shape}; received {targets.shape}"
             )
-        if targets.size and (np.nanmin(targets) < 0 or np.nanmax(targets) > 1):
+        if not np.isfinite(targets).all():
+            raise ValueError("binary cross-entropy targets contain NaN or infinite values")
+        if targets.size and (targets.min() < 0 or targets.max() > 1):
             raise ValueError("binary cross-entropy targets must lie in [0, 1]")
         return targets.astype(logits.dtype, copy=False)
 
