@@ -2,11 +2,15 @@
 
 State (velocities, moments, the step count) is keyed by (layer index, parameter name), so an
 optimiser follows one network. In-place updates (`param -= ...`) keep every reference valid.
+Every optimiser also gets global gradient-norm clipping and a max-norm weight constraint, and
+can save and restore its state as a flat dict of arrays (for checkpoints). It does not decide
+the learning rate over time: that is a schedule's job (schedules.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,25 +42,195 @@ def check_number(
     return number
 
 
-class Optimizer:
-    """Base class. `step(model)` applies one update from the gradients the last backward left."""
+def check_optional_positive(name: str, value: Any) -> float | None:
+    """None, or `value` as a finite float > 0, else a ValueError naming it."""
+    if value is None:
+        return None
+    return check_number(name, value, low=0.0, low_open=True, high_open=True)
 
-    def __init__(self, learning_rate: float) -> None:
+
+def global_norm(grads: Iterable[np.ndarray]) -> float:
+    """sqrt(sum of g**2 over every array): the L2 norm of all gradients as one vector.
+
+    Each array's squared norm is a BLAS dot in its own dtype (fast, no temporary). If a float32
+    sum overflows, which is exactly when clipping matters, it is redone in float64.
+    """
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for grad in grads:
+            flat = grad.reshape(-1)
+            squared = float(np.dot(flat, flat))
+            if not math.isfinite(squared) and flat.dtype != np.float64:
+                wide = flat.astype(np.float64)
+                squared = float(np.dot(wide, wide))
+            total += squared
+    return math.sqrt(total)
+
+
+def apply_max_norm(weight: np.ndarray, max_norm: float) -> None:
+    """Rescale, in place, each column weight[:, j] whose L2 norm exceeds max_norm down to it.
+
+    weight: (n_in, n_out); column j is output unit j's incoming weights. Columns already within
+    the bound are left bitwise unchanged (no blanket shrink by norm / (norm + eps)).
+    """
+    squared = np.einsum("ij,ij->j", weight, weight)  # (n_out,), no (n_in, n_out) temporary
+    norms = np.sqrt(squared, out=squared)
+    too_long = norms > max_norm
+    if not too_long.any():
+        return
+    factors = np.ones_like(norms)
+    np.divide(max_norm, norms, out=factors, where=too_long)
+    weight *= factors
+
+
+class Optimizer:
+    """Base class. `step(model)` applies one update from the gradients the last backward left.
+
+    Parameters (shared by every optimiser, keyword-only)
+    ----------
+    learning_rate : float, > 0
+    clip_norm : float > 0 or None, default None
+        Global gradient-norm clipping: when the L2 norm of all the model's gradients taken as one
+        vector exceeds clip_norm, every gradient is scaled by clip_norm / norm for this update
+        (the layers' grads are not modified; the scale is folded into the update). Weight decay
+        (L2) is added after clipping, as torch.nn.utils.clip_grad_norm_ followed by an optimiser
+        with weight_decay does. The norm before clipping is kept in `last_grad_norm`.
+    max_norm : float > 0 or None, default None
+        Max-norm constraint (Srivastava et al. 2014): after each update, every 2-D parameter named
+        "weight" has each column (one output unit's incoming weights) rescaled so that its L2
+        norm is at most max_norm. Biases and 1-D parameters are not constrained.
+    """
+
+    # Names of the per-parameter state arrays a subclass keeps (checked by load_state_dict).
+    slots: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        learning_rate: float,
+        *,
+        clip_norm: float | None = None,
+        max_norm: float | None = None,
+    ) -> None:
         self.learning_rate = check_number("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.clip_norm = check_optional_positive("clip_norm", clip_norm)
+        self.max_norm = check_optional_positive("max_norm", max_norm)
         self.state: dict[tuple[int, str], dict[str, np.ndarray]] = {}
         self.iterations = 0
+        self.last_grad_norm: float | None = None
+        # Scratch arrays for the update arithmetic: reused every step, never saved.
+        self._scratch: dict[tuple[int, str], np.ndarray] = {}
 
     def step(self, model) -> None:
-        """Update every parameter of `model` in place."""
-        for index, name, param, grad in model.parameters():
-            self._update((index, name), param, grad)
+        """Update every parameter of `model` in place (clip, update, then constrain)."""
+        entries = list(model.parameters())
+        grad_scale = 1.0
+        if self.clip_norm is not None:
+            norm = global_norm(grad for *_, grad in entries)
+            self.last_grad_norm = norm
+            if not math.isfinite(norm):
+                raise FloatingPointError(
+                    f"the global gradient norm is {norm} at iteration {self.iterations}: some "
+                    "gradients are NaN or infinite, so clipping cannot rescue this step; lower "
+                    "the learning rate or check the input"
+                )
+            if norm > self.clip_norm:
+                grad_scale = self.clip_norm / norm
+        for index, name, param, grad in entries:
+            self._update((index, name), param, grad, grad_scale)
+        if self.max_norm is not None:
+            for _, name, param, _ in entries:
+                if name == "weight" and param.ndim == 2:
+                    apply_max_norm(param, self.max_norm)
         self.iterations += 1
 
-    def _update(self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray) -> None:
+    def _update(
+        self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
+    ) -> None:
+        """Update `param` in place from `grad_scale * grad` (grad_scale is 1.0 unless clipped)."""
         raise NotImplementedError
 
+    def _slot(self, key: tuple[int, str], name: str, param: np.ndarray) -> np.ndarray:
+        """The state array `name` for this parameter, created as zeros on first use."""
+        state = self.state.get(key)
+        if state is None:
+            state = self.state[key] = {}
+        array = state.get(name)
+        if array is None:
+            array = state[name] = np.zeros_like(param)
+        return array
+
+    def _work(self, key: tuple[int, str], param: np.ndarray, which: int = 0) -> np.ndarray:
+        """A scratch array shaped like `param` (uninitialised), reused from step to step."""
+        cache_key = (*key, which)
+        array = self._scratch.get(cache_key)
+        if array is None or array.shape != param.shape or array.dtype != param.dtype:
+            array = self._scratch[cache_key] = np.empty_like(param)
+        return array
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A flat dict of copies: "learning_rate", "iterations" and "state.<layer>.<name>.<slot>".
+
+        Arrays and plain numbers only, so np.savez can store it and np.load(allow_pickle=False)
+        can read it back. The hyperparameters other than the (schedulable) learning rate belong
+        to the constructor (get_config), not to the state.
+        """
+        out: dict[str, Any] = {
+            "learning_rate": float(self.learning_rate),
+            "iterations": int(self.iterations),
+        }
+        for (index, name), slots in sorted(self.state.items()):
+            for slot, array in slots.items():
+                out[f"state.{index}.{name}.{slot}"] = array.copy()
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Replace this optimiser's state with (copies of) one from state_dict()."""
+        for required in ("learning_rate", "iterations"):
+            if required not in state_dict:
+                raise ValueError(f"state_dict has no {required!r}; was it made by state_dict()?")
+        iterations = state_dict["iterations"]
+        if np.ndim(iterations) != 0 or int(iterations) != iterations or int(iterations) < 0:
+            raise ValueError(
+                f"iterations must be a non-negative integer; received iterations={iterations!r}"
+            )
+        learning_rate = check_number(
+            "learning_rate", state_dict["learning_rate"], low=0.0, low_open=True, high_open=True
+        )
+        state: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+        for full_key, value in state_dict.items():
+            if full_key in ("learning_rate", "iterations"):
+                continue
+            parts = full_key.split(".")
+            if len(parts) < 4 or parts[0] != "state" or not parts[1].isdigit():
+                raise ValueError(
+                    f"unexpected state_dict key {full_key!r}; expected 'learning_rate', "
+                    "'iterations' or 'state.<layer index>.<parameter>.<slot>'"
+                )
+            index, name, slot = int(parts[1]), ".".join(parts[2:-1]), parts[-1]
+            if slot not in self.slots:
+                raise ValueError(
+                    f"state_dict key {full_key!r} holds {slot!r}, which {type(self).__name__} "
+                    f"does not keep (its state: {list(self.slots)}); was it saved from another "
+                    "optimiser?"
+                )
+            state.setdefault((index, name), {})[slot] = np.array(value, copy=True)
+        self.state = state
+        self.iterations = int(iterations)
+        self.learning_rate = learning_rate
+
+    # -- description ---------------------------------------------------------------------------
+    def _constraint_config(self) -> dict[str, Any]:
+        """clip_norm and max_norm, only when set (so existing configs keep their keys)."""
+        config: dict[str, Any] = {}
+        if self.clip_norm is not None:
+            config["clip_norm"] = self.clip_norm
+        if self.max_norm is not None:
+            config["max_norm"] = self.max_norm
+        return config
+
     def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self.learning_rate}
+        return {"learning_rate": self.learning_rate, **self._constraint_config()}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())

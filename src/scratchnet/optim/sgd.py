@@ -28,7 +28,11 @@ class SGD(Optimizer):
         Nesterov's look-ahead; needs momentum > 0.
     weight_decay : float, default 0.0
         L2 penalty coefficient, >= 0 (applies to every parameter).
+    clip_norm, max_norm : float or None
+        Global gradient-norm clipping and the max-norm constraint (see Optimizer).
     """
+
+    slots = ("velocity",)
 
     def __init__(
         self,
@@ -37,24 +41,27 @@ class SGD(Optimizer):
         *,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        clip_norm: float | None = None,
+        max_norm: float | None = None,
     ) -> None:
-        super().__init__(learning_rate)
+        super().__init__(learning_rate, clip_norm=clip_norm, max_norm=max_norm)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; received momentum=0")
         self.nesterov = bool(nesterov)
 
-    def _update(self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray) -> None:
+    def _update(
+        self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
+    ) -> None:
+        if grad_scale != 1.0:
+            grad = grad * grad_scale
         if self.weight_decay:
             grad = grad + self.weight_decay * param
         if self.momentum == 0:
             param -= self.learning_rate * grad
             return
-        state = self.state.get(key)
-        if state is None:
-            state = self.state[key] = {"velocity": np.zeros_like(param)}
-        velocity = state["velocity"]
+        velocity = self._slot(key, "velocity", param)
         velocity *= self.momentum
         velocity += grad
         if self.nesterov:
@@ -68,4 +75,5 @@ class SGD(Optimizer):
             "momentum": self.momentum,
             "nesterov": self.nesterov,
             "weight_decay": self.weight_decay,
+            **self._constraint_config(),
         }
