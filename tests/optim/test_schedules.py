@@ -72,11 +72,6 @@ def test_cosine_rejects_invalid_arguments(args, kwargs, name):
         CosineDecay(*args, **kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_number lets +inf through when the upper bound is inf; "
-    "int(inf) then raises OverflowError instead of a ValueError naming total_steps",
-)
 def test_cosine_rejects_infinite_total_steps():
     with pytest.raises(ValueError, match="total_steps"):
         CosineDecay(0.1, math.inf)

@@ -206,11 +206,6 @@ def test_invalid_hyperparameter_message_says_expected_and_received():
         SGD(0.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_number accepts +inf whenever the upper bound is inf, so "
-    "SGD(learning_rate=inf) and SGD(weight_decay=inf) are accepted",
-)
 @pytest.mark.parametrize(
     "kwargs",
     [{"learning_rate": math.inf}, {"learning_rate": 0.1, "weight_decay": math.inf}],

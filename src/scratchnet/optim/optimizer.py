@@ -25,12 +25,12 @@ def check_number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """`value` as a float within [low, high] (or open ends), else a ValueError naming it."""
+    """`value` as a finite float within [low, high] (or open ends), else a ValueError naming it."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    ok = math.isfinite(number) or (number == math.inf and high == math.inf and not high_open)
+    ok = math.isfinite(number)
     ok = ok and (number > low if low_open else number >= low)
     ok = ok and (number < high if high_open else number <= high)
     if not ok:

@@ -35,6 +35,7 @@ class TrainingState:
     batch_loss: float = math.nan
     stop_training: bool = False
     logs: dict[str, Any] = field(default_factory=dict)  # the row being built for this epoch
+    validation: tuple[Any, Any] | None = None  # (x, labels) given to fit(), if any
 
 
 class Callback:

@@ -96,7 +96,9 @@ def fit(
         rng = np.random.default_rng(seed)
     batches = MiniBatches(x, labels, batch_size, rng=rng if shuffle else None)
     history = History()
-    state = TrainingState(model, loss, optimizer, epochs, len(batches), history)
+    state = TrainingState(
+        model, loss, optimizer, epochs, len(batches), history, validation=validation
+    )
     for callback in callbacks:
         callback.on_train_begin(state)
     # Overflow is caught by the finite-loss check below, with a better message than a warning.
