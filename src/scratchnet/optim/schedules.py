@@ -44,8 +44,8 @@ class Constant(Schedule):
 class CosineDecay(Schedule):
     """Linear warm-up to `learning_rate`, then half a cosine down to `final_fraction` of it.
 
-    lr(t) = lr * (t + 1) / warmup for t < warmup (so step 0 already moves); afterwards, with p = (t - warmup) / (total - warmup)
-    clipped to [0, 1]: lr * (f + (1 - f) * (1 + cos(pi p)) / 2).
+    lr(t) = lr * (t + 1) / warmup for t < warmup (so step 0 already moves); afterwards, with
+    p = (t - warmup) / (total - warmup) clipped to [0, 1]: lr * (f + (1 - f) * (1 + cos(pi p)) / 2).
 
     Parameters
     ----------
