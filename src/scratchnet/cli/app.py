@@ -1,0 +1,102 @@
+"""The command-line tool: `scratchnet train | evaluate | predict | notebook | diagnose`.
+
+Only this package parses argv, prints for the user and chooses exit codes: 0 on success, 2 for
+bad arguments (argparse's message), 1 for a data or model problem (one line on stderr, no
+traceback). Everything it runs lives in the library; this is presentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ScratchnetError
+from .args import Parser, data_options, positive_int, training_options
+from .models import cmd_evaluate, cmd_predict
+from .train import cmd_train
+
+PROG = "scratchnet"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=PROG,
+        description="Neural networks from scratch in NumPy: train, evaluate and use them on "
+        "MNIST-style images.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    train = commands.add_parser(
+        "train",
+        help="train a network and save it",
+        description="Train a fully-connected network on MNIST or Fashion-MNIST, evaluate it once "
+        "on the test set and save it with its training history.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data_options(train)
+    training_options(train)
+    train.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where to save the model (.npz); the history goes beside it "
+        "[default: scratchnet-DATASET.npz]",
+    )
+    train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a saved model on the test set",
+        description="Accuracy, per-class precision and recall, and the confusion matrix of a "
+        "saved model on its data set's test set.",
+    )
+    evaluate.add_argument("model", type=Path, help="a model file written by scratchnet train")
+    data_options(evaluate, dataset_default=None)
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    predict = commands.add_parser(
+        "predict",
+        help="classify image files",
+        description="Classify PNG or JPEG images of digits (or clothes): each is brought to "
+        "MNIST form (grayscale, inverted if dark on light, cropped, fitted in 20x20, centred by "
+        "mass in 28x28) and run through the model.",
+    )
+    predict.add_argument("model", type=Path, help="a model file written by scratchnet train")
+    predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    predict.add_argument("--top", type=positive_int, default=3, help="how many classes to show")
+    predict.add_argument(
+        "--invert",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
+    )
+    predict.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tool; returns the exit status (0 ok, 1 data/model problem, 2 bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ScratchnetError, ValueError, FloatingPointError, OSError) as exc:
+        message = str(exc).replace("\n", " ") or type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

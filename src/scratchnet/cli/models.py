@@ -1,0 +1,113 @@
+"""`scratchnet evaluate` and `scratchnet predict`: use a saved model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ScratchnetError
+
+
+def _load_for_eval(path: Path):
+    from ..nn import load_model
+
+    model = load_model(path)
+    if model.n_in != 784:
+        raise ScratchnetError(f"{path}: the model takes {model.n_in} inputs; 28x28 images need 784")
+    return model
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..data import load_dataset
+    from ..data.features import images_to_features
+    from ..train.metrics import confusion_matrix, per_class_scores
+
+    model = _load_for_eval(args.model)
+    dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+    _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
+    labels = y_test.astype(np.int64)
+    if labels.max() >= model.n_out:
+        raise ScratchnetError(
+            f"{args.model}: the model has {model.n_out} outputs but {dataset} has "
+            f"{labels.max() + 1} classes"
+        )
+    predictions = model.predict(images_to_features(x_test, model.dtype))
+    matrix = confusion_matrix(labels, predictions, model.n_out)
+    scores = per_class_scores(matrix)
+    names = _class_names(model)
+    accuracy = float(np.trace(matrix) / matrix.sum())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": str(args.model),
+                    "dataset": dataset,
+                    "accuracy": accuracy,
+                    "classes": names,
+                    "precision": scores["precision"].round(6).tolist(),
+                    "recall": scores["recall"].round(6).tolist(),
+                    "support": scores["support"].tolist(),
+                    "confusion_matrix": matrix.tolist(),
+                },
+                indent=1,
+            )
+        )
+        return 0
+    print(f"{args.model} on the {dataset} test set ({labels.size:,} images)")
+    print(f"accuracy {100 * accuracy:.2f}%\n")
+    width = max(len(name) for name in names)
+    print(f"{'class':<{width}}  precision  recall  support")
+    for i, name in enumerate(names):
+        print(
+            f"{name:<{width}}  {100 * scores['precision'][i]:8.2f}%  "
+            f"{100 * scores['recall'][i]:5.2f}%  {scores['support'][i]:7d}"
+        )
+    print("\nconfusion matrix (rows: true class, columns: predicted)")
+    cell = max(5, len(str(matrix.max())) + 1)
+    print(" " * (width + 1) + "".join(f"{i:>{cell}}" for i in range(model.n_out)))
+    for i, name in enumerate(names):
+        print(f"{name:<{width}} " + "".join(f"{v:>{cell}}" for v in matrix[i]))
+    return 0
+
+
+def _class_names(model) -> list[str]:
+    names = model.metadata.get("class_names")
+    if isinstance(names, list) and len(names) == model.n_out:
+        return [str(n) for n in names]
+    return [str(i) for i in range(model.n_out)]
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ..data.images import load_digit
+
+    model = _load_for_eval(args.model)
+    invert: Any = {"auto": "auto", "yes": True, "no": False}[args.invert]
+    digits = np.stack([load_digit(path, invert=invert) for path in args.images])
+    probs = model.predict_proba(digits.reshape(len(digits), -1))
+    names = _class_names(model)
+    top = min(args.top, model.n_out)
+    results = []
+    for path, row in zip(args.images, probs, strict=True):
+        order = np.argsort(row)[::-1][:top]
+        results.append(
+            {
+                "image": str(path),
+                "prediction": names[order[0]],
+                "label": int(order[0]),
+                "top": [
+                    {"class": names[i], "label": int(i), "probability": float(row[i])}
+                    for i in order
+                ],
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    for result in results:
+        others = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in result["top"])
+        print(f"{result['image']}: {result['prediction']}   ({others})")
+    return 0
