@@ -8,13 +8,24 @@ traceback). Everything it runs lives in the library; this is presentation.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .. import __version__
 from ..errors import ScratchnetError
-from .args import Parser, data_options, positive_int, training_options
+from .args import (
+    Parser,
+    data_options,
+    letter,
+    letters,
+    non_negative_int,
+    positive_int,
+    training_options,
+)
+from .diagnose import cmd_diagnose
 from .models import cmd_evaluate, cmd_predict
+from .notebook import cmd_notebook
 from .train import cmd_train
 
 PROG = "scratchnet"
@@ -77,18 +88,92 @@ def build_parser() -> argparse.ArgumentParser:
         help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
     )
     predict.add_argument("--json", action="store_true", help="print JSON")
+
+    notebook = commands.add_parser(
+        "notebook",
+        help="rerun the user's notebook's experiments, as written and done right",
+        description="Rerun the eight experiments of the notebook this project grew from, each "
+        "as the notebook wrote it and done right, and print one table (also saved as Markdown "
+        "and CSV).",
+    )
+    notebook.add_argument("--list", action="store_true", help="list the experiments and stop")
+    notebook.add_argument(
+        "--only",
+        type=letters,
+        default=None,
+        metavar="A,B,...",
+        help="run only these experiments (letters a-h)",
+    )
+    notebook.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer passes (under 10 minutes on 2 cores); the table says so",
+    )
+    notebook.add_argument(
+        "--out",
+        type=Path,
+        default=Path("notebook-results"),
+        metavar="DIR",
+        help="where to save notebook.md and notebook.csv",
+    )
+    notebook.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
+    notebook.add_argument("--seed", type=non_negative_int, default=0)
+    notebook.add_argument("-q", "--quiet", action="store_true", help="print only the final table")
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="train with probes and explain why a network is (not) learning",
+        description="Train with probes (the same options as train), or look at a saved model "
+        "(--model), or at one of the notebook's experiments as written (--notebook h), and "
+        "report per layer: activation spread, dead or saturated units, gradient norms, "
+        "update-to-weight ratios, the loss against a uniform guess and prediction collapse; "
+        "then findings in plain words, each with its evidence and a fix.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data_options(diagnose)
+    training_options(diagnose)
+    diagnose.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="diagnose this saved model instead of training",
+    )
+    diagnose.add_argument(
+        "--notebook",
+        type=letter,
+        default=None,
+        metavar="A-H",
+        help="diagnose this notebook experiment as written",
+    )
+    diagnose.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "notebook": cmd_notebook,
+    "diagnose": cmd_diagnose,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the tool; returns the exit status (0 ok, 1 data/model problem, 2 bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "diagnose":
+        args.epochs_given = any(
+            a == "--epochs" or a.startswith("--epochs=")
+            for a in (argv if argv is not None else sys.argv[1:])
+        )
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader (head, less) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ScratchnetError, ValueError, FloatingPointError, OSError) as exc:
         message = str(exc).replace("\n", " ") or type(exc).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)

@@ -68,15 +68,19 @@ def non_negative_float(text: str) -> float:
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """'512,256' -> (512, 256); '' or 'none' -> () (softmax regression)."""
+    """'512,256' -> (512, 256); '100x10' -> ten layers of 100; '' or 'none' -> ()."""
     if text.strip().lower() in ("", "none"):
         return ()
     parts = [part.strip() for part in text.split(",")]
     try:
-        sizes = tuple(int(part) for part in parts)
+        sizes: tuple[int, ...] = ()
+        for part in parts:
+            width, _, count = part.lower().partition("x")
+            sizes += (int(width),) * (int(count) if count else 1)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers such as 256,128; received {text!r}"
+            f"expected comma-separated positive integers such as 256,128 (or 100x10 for ten "
+            f"layers of 100); received {text!r}"
         ) from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"hidden sizes must be positive; received {text!r}")
@@ -183,3 +187,19 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+
+
+NOTEBOOK_LETTERS = "abcdefgh"
+
+
+def letter(text: str) -> str:
+    """One notebook experiment, a-h."""
+    value = text.strip().lower()
+    if len(value) != 1 or value not in NOTEBOOK_LETTERS:
+        raise argparse.ArgumentTypeError(f"expected one letter from a to h; received {text!r}")
+    return value
+
+
+def letters(text: str) -> list[str]:
+    """Notebook experiments 'a,c,h' -> ['a', 'c', 'h']."""
+    return [letter(part) for part in text.split(",") if part.strip()] or [letter(text)]

@@ -1,0 +1,136 @@
+"""`scratchnet diagnose`: train with probes (or read a saved model) and say what is wrong."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ScratchnetError
+
+
+def render(diagnosis) -> str:
+    """The findings first, then the per-layer numbers they rest on."""
+    lines = [f"diagnosis: {diagnosis.subject}"]
+    if diagnosis.test_accuracy is not None:
+        lines[0] += f"; test accuracy {100 * diagnosis.test_accuracy:.2f}%"
+    records = diagnosis.records
+    if diagnosis.findings:
+        lines.append(f"\n{len(diagnosis.findings)} finding(s), most important first:")
+        for number, finding in enumerate(diagnosis.findings, start=1):
+            lines.append(f"{number}. {finding.title}")
+            lines.append(f"   evidence: {finding.evidence}")
+            lines.append(f"   fix: {finding.fix}")
+    else:
+        lines.append(
+            "\nno problem found: the signal reaches every layer, gradients and "
+            "updates are in a healthy range, and the loss falls"
+        )
+    if records:
+        first, last = records[0], records[-1]
+        chance = math.log(diagnosis.n_classes)
+        loss_start, loss_end = first.get("probe_loss"), last.get("probe_loss")
+        if loss_start is not None and loss_end is not None:
+            lines.append(
+                f"\nloss on the probe batch: {loss_start:.4f} at the start, {loss_end:.4f}"
+                f" at the end (a uniform guess scores ln {diagnosis.n_classes} = "
+                f"{chance:.4f})"
+            )
+        lines.append(
+            f"most-predicted class takes {100 * last['top_class_share']:.0f}% of the probe batch"
+        )
+        lines.append(
+            "\nlayer  activation  spread(start)  spread(end)  dead/saturated  "
+            "grad norm  update/weight  He gain"
+        )
+        for a, b in zip(first["layers"], last["layers"], strict=True):
+            share = b.get("dead_share")
+            if share is None:
+                share = b.get("saturated_share")
+            lines.append(
+                f"{a['index'] + 1:>5}  {a['activation']:<10}  {_num(a['act_spread']):>13}  "
+                f"{_num(b['act_spread']):>11}  {_pct(share):>14}  {_num(b.get('grad_norm')):>9}  "
+                f"{_num(b.get('update_ratio')):>13}  {_num(a['he_gain']):>7}"
+            )
+    return "\n".join(lines)
+
+
+def _num(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from ..data import load_dataset
+
+    if args.model is not None:
+        diagnosis = _diagnose_saved(args)
+    elif args.notebook is not None:
+        from ..experiments.notebook import diagnose_as_written
+
+        data = load_dataset("mnist", args.data_dir, progress=None if not args.json else False)
+        epochs = args.epochs if args.epochs_given else None
+        diagnosis = diagnose_as_written(args.notebook, data, passes=epochs, seed=args.seed)
+    else:
+        from ..diagnose.run import diagnose_training
+        from .train import config_from_args
+
+        config = config_from_args(args)
+        diagnosis = diagnose_training(config)
+    if args.json:
+        print(json.dumps(diagnosis.as_dict(), indent=1, default=_json_default))
+    else:
+        print(render(diagnosis))
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
+
+
+def _diagnose_saved(args: argparse.Namespace):
+    from ..data import load_dataset
+    from ..data.features import images_to_features
+    from ..diagnose import diagnose_model
+    from ..diagnose.run import Diagnosis
+    from ..nn import SoftmaxCrossEntropy, load_model
+
+    model = load_model(args.model)
+    dataset = model.metadata.get("dataset") or args.dataset
+    _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=False)
+    if model.n_in != int(np.prod(x_test.shape[1:])):
+        raise ScratchnetError(
+            f"{args.model}: the model takes {model.n_in} inputs; "
+            f"{dataset} images have {int(np.prod(x_test.shape[1:]))} pixels"
+        )
+    history = None
+    history_path = (
+        Path(args.model).with_suffix("").with_name(Path(args.model).stem + ".history.json")
+    )
+    if history_path.is_file():
+        try:
+            history = json.loads(history_path.read_text(encoding="utf-8"))["epochs"]
+        except (ValueError, KeyError) as exc:
+            raise ScratchnetError(f"{history_path}: unreadable history ({exc})") from None
+    x = images_to_features(x_test[:1000], model.dtype)
+    labels = y_test[:1000].astype(np.int64)
+    records, findings = diagnose_model(
+        model,
+        x,
+        labels,
+        history=history,
+        config=model.metadata.get("config"),
+        loss=SoftmaxCrossEntropy(),
+    )
+    accuracy = model.metadata.get("test_accuracy")
+    return Diagnosis(f"saved model {args.model}", records, findings, model.n_out, None, accuracy)

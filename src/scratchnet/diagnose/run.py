@@ -1,0 +1,60 @@
+"""Train with probes and diagnose: the one-call version used by `scratchnet diagnose`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..train.recipe import TrainConfig, train_classifier
+from .findings import Finding, analyse
+from .probes import TrainingProbe
+
+
+@dataclasses.dataclass
+class Diagnosis:
+    """What was run, what the probes saw, and what it means."""
+
+    subject: str
+    records: list[dict[str, Any]]
+    findings: list[Finding]
+    n_classes: int
+    diverged: str | None = None
+    test_accuracy: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "healthy": not self.findings,
+            "findings": [f.as_dict() for f in self.findings],
+            "diverged": self.diverged,
+            "test_accuracy": self.test_accuracy,
+            "n_classes": self.n_classes,
+            "records": self.records,
+        }
+
+
+def diagnose_training(
+    config: TrainConfig, *, data=None, callbacks=(), probe_size: int = 1000
+) -> Diagnosis:
+    """Train as `config` says with a TrainingProbe on the validation split, then analyse."""
+    if config.validation_size == 0:
+        raise ValueError("diagnose needs a validation split to probe; use validation_size > 0")
+    probe = TrainingProbe(size=min(probe_size, config.validation_size))
+    diverged, accuracy, n_classes = None, None, 10
+    try:
+        result = train_classifier(config, callbacks=[*callbacks, probe], data=data)
+        accuracy = result.test["accuracy"]
+        n_classes = result.model.n_out
+    except FloatingPointError as exc:
+        diverged = str(exc)
+    if probe.n_classes:
+        n_classes = probe.n_classes
+    findings = analyse(
+        probe.records, n_classes=n_classes, config=config.to_dict(), diverged=diverged
+    )
+    hidden = ",".join(map(str, config.hidden)) or "none"
+    subject = (
+        f"{config.dataset} 784-{hidden}-{n_classes} {config.activation}, init "
+        f"{config.init}, lr {config.learning_rate:g}, {config.epochs} epochs"
+    )
+    return Diagnosis(subject, probe.records, findings, n_classes, diverged, accuracy)
