@@ -52,6 +52,18 @@ def _layer_range(numbers: list[int]) -> str:
     return f"layer {numbers[0]}" if len(numbers) == 1 else f"layers {numbers[0]}-{numbers[-1]}"
 
 
+def _typical_max_ratio(records: list[dict[str, Any]]) -> float:
+    """The median over records of the largest layer update ratio: one wild early step is
+    common and harmless; steps that are wild all along are not."""
+    peaks = []
+    for record in records[1:]:
+        ratios = [e.get("update_ratio") for e in record["layers"]]
+        ratios = [x for x in ratios if x is not None and math.isfinite(x)]
+        if ratios:
+            peaks.append(max(ratios))
+    return float(np.median(peaks)) if peaks else 0.0
+
+
 def analyse(
     records: list[dict[str, Any]],
     *,
@@ -89,14 +101,14 @@ def analyse(
                 f"lower the learning rate about 10x{lr_text} ({flag_prefix}lr), or clip gradients",
             )
         )
-    elif max_ratio > HUGE_UPDATE:
+    elif _typical_max_ratio(records) > HUGE_UPDATE or max_ratio > 1.0:
         findings.append(
             Finding(
                 "exploding_updates",
                 0.9,
                 "updates are far too large: the learning rate is too high",
-                f"one step changed a layer's weights by {_fmt(max_ratio)} of their size (healthy: "
-                "about 1e-3)",
+                f"a typical step changes a layer's weights by {_fmt(_typical_max_ratio(records))}"
+                f" of their size, at most {_fmt(max_ratio)} (healthy: about 1e-3)",
                 f"lower the learning rate about 10x{lr_text} ({flag_prefix}lr)",
             )
         )
