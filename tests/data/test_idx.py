@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from scratchnet.data import parse_idx, read_idx, write_idx
-from scratchnet.fileio import atomic_write
 from scratchnet.errors import DataError, IDXError
+from scratchnet.fileio import atomic_write
 
 DTYPES = ["uint8", "int8", ">i2", "<i2", ">i4", "<i4", ">f4", "<f4", ">f8", "<f8"]
 

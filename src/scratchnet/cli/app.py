@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only these experiments (letters a-h)",
     )
     notebook.add_argument(
+        "--ablation",
+        action="store_true",
+        help="instead: remove the causes of (h)'s failure one at a time",
+    )
+    notebook.add_argument(
         "--quick",
         action="store_true",
         help="fewer passes (under 10 minutes on 2 cores); the table says so",

@@ -73,8 +73,8 @@ class MinMaxSoftmaxLoss(Loss):
 
     name = "notebook_minmax_softmax"
 
-    def __init__(self) -> None:
-        super().__init__(reduction="sum")
+    def __init__(self, reduction: str = "sum") -> None:
+        super().__init__(reduction=reduction)
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         batch, n_classes = logits.shape
@@ -84,6 +84,7 @@ class MinMaxSoftmaxLoss(Loss):
         value = self._reduce(-np.log(probs[rows, labels]))
         grad = probs
         grad[rows, labels] -= 1
+        grad *= self._scale(batch)
         return value, grad
 
     def value(self, logits: np.ndarray, labels: np.ndarray) -> float:
