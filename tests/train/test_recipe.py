@@ -42,7 +42,10 @@ SMALL = {"hidden": (16,), "epochs": 2, "batch_size": 16, "validation_size": 20}
         ({"hidden": (True,)}, "hidden sizes must be positive integers"),
         ({"epochs": 0}, r"epochs must be a positive integer; received epochs=0"),
         ({"epochs": 2.0}, "epochs must be a positive integer"),
-        ({"schedule": "linear"}, r"schedule must be one of cosine, constant; received 'linear'"),
+        (
+            {"schedule": "linear"},
+            r"schedule must be one of constant, step, exponential, cosine, onecycle; received 'linear'",
+        ),
         ({"activation": "swish"}, "activation must be one of"),
         ({"init": "bogus"}, "unknown initialiser 'bogus'"),
         ({"init": "uniform:1:0"}, "low < high"),

@@ -46,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a network and save it",
         description="Train a fully-connected network on MNIST or Fashion-MNIST, evaluate it once "
         "on the test set and save it with its training history.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    data_options(train)
+    data_options(train, dataset_default=None)
     training_options(train)
-    train.add_argument(
+    where = train.add_mutually_exclusive_group()
+    where.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to save the model (.npz); the history goes beside it "
         "[default: scratchnet-DATASET.npz]",
+    )
+    where.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="a run folder instead: model.npz, history.csv, history.json and config.json",
     )
     train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -133,9 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report per layer: activation spread, dead or saturated units, gradient norms, "
         "update-to-weight ratios, the loss against a uniform guess and prediction collapse; "
         "then findings in plain words, each with its evidence and a fix.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    data_options(diagnose)
+    data_options(diagnose, dataset_default=None)
     training_options(diagnose)
     diagnose.add_argument(
         "--model",
@@ -168,11 +174,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the tool; returns the exit status (0 ok, 1 data/model problem, 2 bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "diagnose":
-        args.epochs_given = any(
-            a == "--epochs" or a.startswith("--epochs=")
-            for a in (argv if argv is not None else sys.argv[1:])
-        )
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:

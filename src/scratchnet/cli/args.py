@@ -6,11 +6,12 @@ Each type rejects bad input with argparse's one-line message and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from ..train.recipe import SCHEDULES, TrainConfig
+from ..train.recipe import TrainConfig
 
 
 def positive_int(text: str) -> int:
@@ -120,8 +121,7 @@ def data_options(parser: argparse.ArgumentParser, dataset_default: str | None = 
         "--dataset",
         choices=("mnist", "fashion-mnist"),
         default=dataset_default,
-        help="the data set"
-        + ("" if dataset_default else " [default: the one the model was trained on]"),
+        help="the data set [default: mnist, or the model's or preset's]",
     )
     parser.add_argument(
         "--data-dir",
@@ -133,60 +133,120 @@ def data_options(parser: argparse.ArgumentParser, dataset_default: str | None = 
     )
 
 
+def optional_positive_float(text: str) -> float | None:
+    """A positive number, or 'none' for off."""
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    return positive_float(text)
+
+
+def dropout_rate(text: str) -> float:
+    return unit_interval(text)
+
+
 def training_options(parser: argparse.ArgumentParser) -> None:
-    """The options that describe a training run (shared by train and diagnose)."""
-    defaults = TrainConfig.__dataclass_fields__
+    """The options that describe a training run (shared by train and diagnose).
+
+    Each is left out of the namespace unless given (argparse.SUPPRESS), so that a --preset's
+    settings apply first and only the options a user typed override them.
+    """
+    from ..optim import OPTIMIZERS, SCHEDULES
+    from ..train.presets import PRESETS
+    from ..train.recipe import AUGMENTATIONS
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+    def add(*flags: str, help: str, **kwargs) -> None:
+        dest = kwargs.get("dest") or flags[-1].lstrip("-").replace("-", "_")
+        default = defaults.get(dest)
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        shown = "" if kwargs.get("action") == "store_false" else f" [default: {default}]"
+        parser.add_argument(*flags, default=argparse.SUPPRESS, help=help + shown, **kwargs)
+
     parser.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default=argparse.SUPPRESS,
+        help="start from a named recipe (fast, best, fashion); options given too override it",
+    )
+    add(
         "--hidden",
         type=hidden_sizes,
-        default=defaults["hidden"].default,
         metavar="N,N,...",
-        help="hidden layer widths, e.g. 256,128",
+        help="hidden layer widths, e.g. 256,128 or 100x10",
     )
-    parser.add_argument(
+    add(
         "--activation",
         type=activation_name,
-        default="relu",
         help="hidden activation: relu, leaky_relu, sigmoid, tanh, identity",
     )
-    parser.add_argument(
+    add(
         "--init",
         type=initializer_name,
-        default="he-normal",
-        help="weight initialiser: he-normal, he-uniform, glorot-normal, "
-        "glorot-uniform, lecun-normal, lecun-uniform, uniform:LOW:HIGH, normal:STD",
+        help="weight initialiser: he-normal, he-uniform, glorot-normal, glorot-uniform, "
+        "lecun-normal, lecun-uniform, uniform:LOW:HIGH, normal:STD",
     )
-    parser.add_argument(
+    add("--optimizer", choices=tuple(OPTIMIZERS), help="the optimiser")
+    add(
         "--lr",
         "--learning-rate",
         dest="learning_rate",
         type=positive_float,
-        default=0.05,
         help="(peak) learning rate",
     )
-    parser.add_argument(
-        "--momentum", type=unit_interval, default=0.9, help="SGD momentum, 0 = plain SGD"
-    )
-    parser.add_argument(
+    add("--momentum", type=unit_interval, help="momentum (sgd, rmsprop); 0 = plain SGD")
+    add(
         "--no-nesterov",
         dest="nesterov",
         action="store_false",
         help="classical momentum instead of Nesterov's",
     )
-    parser.add_argument("--weight-decay", type=non_negative_float, default=5e-4, help="L2 penalty")
-    parser.add_argument(
-        "--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule"
+    add(
+        "--weight-decay",
+        type=non_negative_float,
+        help="L2 penalty (decoupled weight decay with adamw)",
     )
-    parser.add_argument("--batch-size", type=positive_int, default=128)
-    parser.add_argument("--epochs", type=positive_int, default=20)
-    parser.add_argument(
-        "--validation-size",
+    add("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    add("--batch-size", type=positive_int, help="examples per step")
+    add("--epochs", type=positive_int, help="passes over the training set")
+    add("--dropout", type=dropout_rate, help="share of hidden units dropped in training")
+    add(
+        "--batch-norm",
+        dest="batch_norm",
+        action="store_true",
+        help="batch normalisation in every hidden layer",
+    )
+    add("--label-smoothing", type=unit_interval, help="label smoothing")
+    add(
+        "--clip-norm",
+        type=optional_positive_float,
+        metavar="NORM",
+        help="clip the global gradient norm (none: off)",
+    )
+    add(
+        "--max-norm",
+        type=optional_positive_float,
+        metavar="NORM",
+        help="cap every unit's incoming weight norm (none: off)",
+    )
+    add(
+        "--augment",
+        choices=AUGMENTATIONS,
+        help="augment training images: affine (shift, rotate, scale) or elastic",
+    )
+    add(
+        "--early-stopping",
         type=non_negative_int,
-        default=5000,
-        help="training examples held out for validation",
+        metavar="PATIENCE",
+        help="stop after this many epochs without a better validation accuracy and keep the "
+        "best weights (0: off)",
     )
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    add(
+        "--validation-size", type=non_negative_int, help="training examples held out for validation"
+    )
+    add("--seed", type=non_negative_int, help="the random seed")
+    add("--dtype", choices=("float32", "float64"), help="floating-point precision")
 
 
 NOTEBOOK_LETTERS = "abcdefgh"

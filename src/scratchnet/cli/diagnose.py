@@ -77,7 +77,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         from ..experiments.notebook import diagnose_as_written
 
         data = load_dataset("mnist", args.data_dir, progress=None if not args.json else False)
-        epochs = args.epochs if args.epochs_given else None
+        epochs = getattr(args, "epochs", None)
         diagnosis = diagnose_as_written(args.notebook, data, passes=epochs, seed=args.seed)
     else:
         from ..diagnose.run import diagnose_training
@@ -106,7 +106,7 @@ def _diagnose_saved(args: argparse.Namespace):
     from ..nn import SoftmaxCrossEntropy, load_model
 
     model = load_model(args.model)
-    dataset = model.metadata.get("dataset") or args.dataset
+    dataset = args.dataset or model.metadata.get("dataset") or "mnist"
     _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=False)
     if model.n_in != int(np.prod(x_test.shape[1:])):
         raise ScratchnetError(

@@ -3,34 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
 
 from ..errors import ScratchnetError
+from ..fileio import atomic_write
 from ..train.callbacks import Callback, TrainingState
 from ..train.recipe import TrainConfig
 
+TRAINING_FIELDS = tuple(
+    f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "data_dir")
+)
+
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The TrainConfig that the training options describe."""
-    return TrainConfig(
-        dataset=args.dataset,
-        data_dir=str(args.data_dir) if args.data_dir else None,
-        hidden=args.hidden,
-        activation=args.activation,
-        init=args.init,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        validation_size=args.validation_size,
-        seed=args.seed,
-        dtype=args.dtype,
-    )
+    """The TrainConfig that the options describe: the preset's settings (or the defaults),
+    then every option the user gave."""
+    given = {name: getattr(args, name) for name in TRAINING_FIELDS if hasattr(args, name)}
+    if given.get("dataset") is None:
+        given.pop("dataset", None)
+    given["data_dir"] = str(args.data_dir) if args.data_dir else None
+    preset = getattr(args, "preset", None)
+    if preset:
+        return TrainConfig.from_preset(preset, **given)
+    return TrainConfig(**given)
+
+
+def describe(config: TrainConfig) -> str:
+    """Every setting of the run, on a few lines (a preset's settings spelled out)."""
+    hidden = ",".join(map(str, config.hidden)) or "none"
+    head = f"training {config.dataset}"
+    if config.preset:
+        head += f" with preset {config.preset!r}"
+    settings = {
+        k: v
+        for k, v in config.to_dict().items()
+        if k not in ("dataset", "preset", "data_dir", "hidden")
+    }
+    pairs = ", ".join(f"{k}={v}" for k, v in settings.items())
+    return f"{head}: 784-{hidden.replace(',', '-')}-10\nsettings: {pairs}"
 
 
 class EpochPrinter(Callback):
@@ -60,24 +74,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.callbacks import ProgressBar
     from ..train.recipe import train_classifier
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        data_dir=str(args.data_dir) if args.data_dir else None,
-        hidden=args.hidden,
-        activation=args.activation,
-        init=args.init,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        validation_size=args.validation_size,
-        seed=args.seed,
-        dtype=args.dtype,
-    )
-    output = args.output or Path(f"scratchnet-{args.dataset}.npz")
+    config = config_from_args(args)
+    run_dir = args.out
+    if run_dir is not None:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
+        output = run_dir / "model.npz"
+    else:
+        output = args.output or Path(f"scratchnet-{config.dataset}.npz")
     if output.exists() and output.is_dir():
         raise ScratchnetError(f"--output {output} is a directory; give a file name ending in .npz")
     callbacks: list[Callback] = []
@@ -85,21 +89,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         if _interactive(sys.stderr):
             callbacks.append(ProgressBar(sys.stderr))
         callbacks.append(EpochPrinter(sys.stdout))
-        hidden = ",".join(map(str, config.hidden)) or "none"
-        print(
-            f"training {args.dataset}: 784-{hidden}-10 {config.activation}, SGD lr "
-            f"{config.learning_rate:g} momentum {config.momentum:g}, batch {config.batch_size}, "
-            f"{config.epochs} epochs, seed {config.seed}",
-            flush=True,
-        )
+        print(describe(config), flush=True)
     started = time.perf_counter()
     result = train_classifier(
         config, callbacks=callbacks, progress=None if not args.quiet else False
     )
     save_model(result.model, output)
-    stem = output.with_suffix("")
-    csv_path = result.history.save_csv(f"{stem}.history.csv")
-    json_path = result.history.save_json(f"{stem}.history.json")
+    if run_dir is not None:
+        csv_path = result.history.save_csv(run_dir / "history.csv")
+        json_path = result.history.save_json(run_dir / "history.json")
+        with atomic_write(run_dir / "config.json", "w") as handle:
+            json.dump(config.to_dict(), handle, indent=1)
+            handle.write("\n")
+    else:
+        stem = output.with_suffix("")
+        csv_path = result.history.save_csv(f"{stem}.history.csv")
+        json_path = result.history.save_json(f"{stem}.history.json")
     elapsed = time.perf_counter() - started
     val = result.history.last("val_accuracy")
     print(

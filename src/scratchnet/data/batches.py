@@ -6,7 +6,7 @@ the hot loop allocates nothing per step. It does not augment or preprocess (see 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -36,6 +36,9 @@ class MiniBatches:
     batch_size : int, >= 1 (capped at n)
     rng : np.random.Generator, optional
         Used to shuffle each epoch; None means the fixed order 0..n-1 (no shuffling).
+    transform : callable, optional
+        Applied to each x batch after it is drawn (augmentation): x_batch -> new x_batch of
+        the same shape. The data themselves are never modified.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class MiniBatches:
         batch_size: int,
         *,
         rng: np.random.Generator | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if x.shape[0] != labels.shape[0]:
             raise ValueError(
@@ -57,6 +61,7 @@ class MiniBatches:
         self.labels = np.ascontiguousarray(labels)
         self.batch_size = min(check_batch_size(batch_size), x.shape[0])
         self.rng = rng
+        self.transform = transform
         self._x_buffer = np.empty((self.batch_size, *x.shape[1:]), dtype=x.dtype)
         self._label_buffer = np.empty((self.batch_size, *labels.shape[1:]), dtype=labels.dtype)
 
@@ -70,7 +75,14 @@ class MiniBatches:
         return self.rng.permutation(n) if self.rng is not None else np.arange(n)
 
     def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One pass over the data in a new order."""
+        """One pass over the data in a new order (transformed, when a transform is set)."""
+        if self.transform is None:
+            yield from self._draw()
+            return
+        for x_batch, label_batch in self._draw():
+            yield self.transform(x_batch), label_batch
+
+    def _draw(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         order = self.order()
         n, size = self.x.shape[0], self.batch_size
         if self.rng is None:

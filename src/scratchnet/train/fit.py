@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -73,6 +73,7 @@ def fit(
     rng: np.random.Generator | None = None,
     seed: int | None = None,
     shuffle: bool = True,
+    augment: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> History:
     """Train `model` on `train` = (x, labels) with mini-batch gradient descent.
 
@@ -81,6 +82,9 @@ def fit(
     np.random.default_rng(seed)); shuffle=False keeps the data's order. After each epoch the
     History gets the running training loss and accuracy and, with `validation`, val_loss and
     val_accuracy.
+
+    `augment`, if given, maps each training batch of features to a new one (for example a
+    scratchnet.data.augment.Augmenter); validation data are never augmented.
 
     Raises FloatingPointError, naming epoch and step, when the loss becomes NaN or infinite.
     """
@@ -94,7 +98,7 @@ def fit(
         if seed is None:
             raise ValueError("fit needs rng=np.random.default_rng(SEED) or seed=SEED to shuffle")
         rng = np.random.default_rng(seed)
-    batches = MiniBatches(x, labels, batch_size, rng=rng if shuffle else None)
+    batches = MiniBatches(x, labels, batch_size, rng=rng if shuffle else None, transform=augment)
     history = History()
     state = TrainingState(
         model, loss, optimizer, epochs, len(batches), history, validation=validation
