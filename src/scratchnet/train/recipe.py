@@ -173,11 +173,14 @@ def train_classifier(
     callbacks: Sequence[Callback] = (),
     data: tuple | None = None,
     progress: bool | None = None,
+    evaluate_test: bool = True,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
     `data` may pass ((x_train, y_train), (x_test, y_test)) already loaded (uint8 images);
     otherwise the data set is loaded from config.data_dir / SCRATCHNET_DATA / the cache.
+    evaluate_test=False leaves the test set untouched (result.test is empty, no predictions):
+    what a hyperparameter search needs, so that only its winner is ever scored on test.
     """
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
@@ -225,10 +228,13 @@ def train_classifier(
         augment=augmenter,
     )
     seconds = time.perf_counter() - started
-    test_features = images_to_features(x_test, dtype)
-    test_labels = np.asarray(y_test, dtype=np.int64)
-    test = evaluate(model, loss, test_features, test_labels)
-    predictions = model.predict(test_features)
+    test: dict[str, float] = {}
+    predictions = test_labels = None
+    if evaluate_test:
+        test_features = images_to_features(x_test, dtype)
+        test_labels = np.asarray(y_test, dtype=np.int64)
+        test = evaluate(model, loss, test_features, test_labels)
+        predictions = model.predict(test_features)
     try:
         names = class_names(config.dataset)
     except ValueError:
@@ -238,8 +244,8 @@ def train_classifier(
         "class_names": list(names),
         "input": {"shape": list(np.shape(x_test)[1:]), "scale": "pixels / 255"},
         "config": config.to_dict(),
-        "test_accuracy": test["accuracy"],
-        "test_loss": test["loss"],
+        "test_accuracy": test.get("accuracy"),
+        "test_loss": test.get("loss"),
         "epochs_trained": history.epochs,
     }
     return TrainResult(model, history, test, config, seconds, names, predictions, test_labels)
