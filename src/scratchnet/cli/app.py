@@ -1,4 +1,5 @@
-"""The command-line tool: `scratchnet train | evaluate | predict | notebook | diagnose`.
+"""The command-line tool: `scratchnet train | evaluate | predict | notebook | diagnose | sweep |
+report`.
 
 Only this package parses argv, prints for the user and chooses exit codes: 0 on success, 2 for
 bad arguments (argparse's message), 1 for a data or model problem (one line on stderr, no
@@ -26,6 +27,8 @@ from .args import (
 from .diagnose import cmd_diagnose
 from .models import cmd_evaluate, cmd_predict
 from .notebook import cmd_notebook
+from .report import add_report_parser, cmd_report
+from .sweep import add_sweep_parser, cmd_sweep
 from .train import cmd_train
 
 PROG = "scratchnet"
@@ -158,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="diagnose this notebook experiment as written",
     )
     diagnose.add_argument("--json", action="store_true", help="print JSON")
+
+    add_sweep_parser(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -167,6 +173,8 @@ COMMANDS = {
     "predict": cmd_predict,
     "notebook": cmd_notebook,
     "diagnose": cmd_diagnose,
+    "sweep": cmd_sweep,
+    "report": cmd_report,
 }
 
 
