@@ -36,6 +36,23 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def worker_threads(task: Task | None = None, data=None) -> dict[str, Any]:
+    """What the process running it sees: its pid, the BLAS thread variables and, with
+    threadpoolctl, each BLAS pool's size. A trial function's shape, to check where trials run
+    and that workers x threads stays within the cores."""
+    info: dict[str, Any] = {
+        "pid": os.getpid(),
+        "env": {key: os.environ.get(key) for key in BLAS_ENV},
+        "blas": None,
+    }
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return info
+    info["blas"] = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return info
+
+
 class InlineExecutor:
     """Runs the trials one after another in this process (what --workers 1 means)."""
 
@@ -166,7 +183,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler) -> None:
+    def __init__(self, scheduler, *, timeout: float = 20.0) -> None:
         try:
             import distributed  # noqa: F401
         except ImportError as exc:
@@ -174,6 +191,7 @@ class DaskExecutor:
                 'the dask executor needs distributed: pip install "scratchnet[dask]"'
             ) from exc
         self.scheduler = scheduler
+        self.timeout = timeout  # seconds to wait for the scheduler to answer
         self.workers = None
 
     def run(self, fn: TrialFn, tasks: Sequence[Task], on_result: OnResult, data=None) -> None:
@@ -183,7 +201,7 @@ class DaskExecutor:
             return
         own = not isinstance(self.scheduler, Client)
         try:
-            client = Client(self.scheduler, timeout="20s") if own else self.scheduler
+            client = Client(self.scheduler, timeout=self.timeout) if own else self.scheduler
         except (OSError, TimeoutError) as exc:
             raise ScratchnetError(
                 f"cannot reach the Dask scheduler at {self.scheduler}: {exc}"
