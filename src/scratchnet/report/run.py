@@ -125,6 +125,7 @@ def build_run_report(
         from ..train.metrics import confusion_matrix, per_class_scores
 
         k = max(model.n_out, int(y_test.max()) + 1)
+        names = (names + [str(i) for i in range(len(names), k)])[:k]
         matrix = confusion_matrix(y_test, predictions, k)
         if plots:
             page.image(draw.confusion_matrix(matrix, names), "confusion matrix", "rows: true class")
@@ -133,7 +134,7 @@ def build_run_report(
             ["class", "precision %", "recall %", "F1 %", "support"],
             [
                 [
-                    names[i] if i < len(names) else str(i),
+                    names[i],
                     f"{100 * scores['precision'][i]:.2f}",
                     f"{100 * scores['recall'][i]:.2f}",
                     f"{100 * scores['f1'][i]:.2f}",
