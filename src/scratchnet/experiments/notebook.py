@@ -305,7 +305,9 @@ def run_notebook(
                 # A full-batch pass is a single step: search with the whole budget there.
                 search_epochs = setting.passes(quick)
                 if setting.batch_size is not None:
-                    search_epochs = min(search_epochs, 2 if quick else 5)
+                    # A quarter of the budget: long enough to rank the rates as the full run
+                    # would (2 passes favour rates that are too large), short enough to afford.
+                    search_epochs = min(search_epochs, max(2, search_epochs // 4))
                 chosen[key], _ = choose_learning_rate(
                     setting, fit_data, validation, epochs=search_epochs, seed=seed
                 )
