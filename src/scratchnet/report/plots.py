@@ -386,6 +386,7 @@ def layer_statistics(records: Sequence[Mapping[str, Any]], *, path=None) -> byte
         if not drawn:
             axes.text(0.5, 0.5, "not measured", ha="center", va="center", transform=axes.transAxes)
         axes.set_title(title, fontsize=9)
+        axes.set_xticks([int(entry["index"]) + 1 for entry in first["layers"]])
         axes.set_xlabel("layer")
         axes.grid(alpha=0.3)
         if drawn:
