@@ -5,7 +5,7 @@ biases as each class drew them, summed weight gradients, float64, its learning r
 epoch counts, no shuffling, all 60,000 training images). Done right: the same architecture and
 epoch budget with He initialisation, mean gradients, the stable fused softmax, shuffling, SGD
 with Nesterov momentum 0.9 and a cosine-decayed learning rate whose peak is chosen on a
-validation split. It prints nothing; the CLI renders the table.
+validation split, then trained on all 60,000 images. It prints nothing; the CLI renders it.
 """
 
 from __future__ import annotations
@@ -264,13 +264,14 @@ def choose_learning_rate(
 
 
 def run_done_right(
-    setting: Setting, data, *, quick: bool, learning_rate: float, split, seed: int = 0
+    setting: Setting, data, *, quick: bool, learning_rate: float, seed: int = 0
 ) -> VariantResult:
-    """He init, mean gradients, stable softmax, shuffling, the chosen rate; test set once."""
-    (_, _), (x_test, y_test) = data
-    fit_data, validation = split
+    """He init, mean gradients, stable softmax, shuffling, the rate chosen on the validation
+    split; then, as the notebook did, trained on all 60,000 images and tested once."""
+    (x_train, y_train), (x_test, y_test) = data
+    everything = (images_to_features(x_train), y_train.astype(np.int64))
     model, history, seconds = _train_right(
-        setting, fit_data, validation, learning_rate, setting.passes(quick), seed
+        setting, everything, None, learning_rate, setting.passes(quick), seed
     )
     accuracy = _test_accuracy(model, images_to_features(x_test), y_test.astype(np.int64))
     return VariantResult(accuracy, history.last("loss"), seconds)
@@ -315,7 +316,7 @@ def run_notebook(
             run_key = (*key, setting.passes(quick))
             if run_key not in done:
                 done[run_key] = run_done_right(
-                    setting, data, quick=quick, learning_rate=chosen[key], split=split, seed=seed
+                    setting, data, quick=quick, learning_rate=chosen[key], seed=seed
                 )
             done_right = done[run_key]
             row = RowResult(setting, setting.passes(quick), as_written, done_right, chosen[key])
