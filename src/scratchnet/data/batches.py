@@ -74,23 +74,49 @@ class MiniBatches:
         n = self.x.shape[0]
         return self.rng.permutation(n) if self.rng is not None else np.arange(n)
 
-    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One pass over the data in a new order (transformed, when a transform is set)."""
+    def epoch(
+        self, order: np.ndarray | None = None, *, start: int = 0
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One pass over the data in a new order (transformed, when a transform is set).
+
+        `order` replays a given epoch order (from order(), say, saved in a checkpoint) instead
+        of drawing one; `start` skips that many batches first (to resume an epoch part-way).
+        """
+        if order is not None:
+            order = self._check_order(order)
+        if isinstance(start, bool) or not isinstance(start, int | np.integer) or start < 0:
+            raise ValueError(f"start must be an integer >= 0; received start={start!r}")
         if self.transform is None:
-            yield from self._draw()
+            yield from self._draw(order, int(start))
             return
-        for x_batch, label_batch in self._draw():
+        for x_batch, label_batch in self._draw(order, int(start)):
             yield self.transform(x_batch), label_batch
 
-    def _draw(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        order = self.order()
+    def _check_order(self, order: np.ndarray) -> np.ndarray:
+        """`order` as an intp array, if it is a permutation of 0..n-1; else a ValueError."""
+        order = np.asarray(order)
+        n = self.x.shape[0]
+        ok = order.shape == (n,) and np.issubdtype(order.dtype, np.integer)
+        ok = ok and order.min() >= 0 and order.max() < n
+        if not (ok and np.all(np.bincount(order, minlength=n) == 1)):
+            raise ValueError(
+                f"order must be a permutation of 0..{n - 1}; received an array of shape "
+                f"{order.shape} and dtype {order.dtype} that is not one"
+            )
+        return order.astype(np.intp, copy=False)
+
+    def _draw(
+        self, order: np.ndarray | None, first: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n, size = self.x.shape[0], self.batch_size
-        if self.rng is None:
+        if order is None and self.rng is None:
             # In order: slices are already contiguous views; no copy needed.
-            for start in range(0, n, size):
+            for start in range(first * size, n, size):
                 yield self.x[start : start + size], self.labels[start : start + size]
             return
-        for start in range(0, n, size):
+        if order is None:
+            order = self.order()
+        for start in range(first * size, n, size):
             index = order[start : start + size]
             x_batch = self._x_buffer[: index.size]
             label_batch = self._label_buffer[: index.size]

@@ -2,8 +2,9 @@
 stopping, reducing the rate on a plateau...).
 
 fit() calls each hook with a TrainingState; a callback may read anything in it and may set
-`state.stop_training` or `state.optimizer.learning_rate`. Nothing here imports more than NumPy
-at import time: tqdm is imported only when a ProgressBar is created.
+`state.stop_training` or `state.optimizer.learning_rate`. A callback that keeps state across
+epochs offers state_dict()/load_state_dict(), so that a checkpoint can carry it. Nothing here
+imports more than NumPy at import time: tqdm is imported only when a ProgressBar is created.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class TrainingState:
     stop_training: bool = False
     logs: dict[str, Any] = field(default_factory=dict)  # the row being built for this epoch
     validation: tuple[Any, Any] | None = None  # (x, labels) given to fit(), if any
+    resumed: bool = False  # fit(start=...) continues a checkpointed run
+    lr_scale: float = 1.0  # a factor on a schedule's rates (a non-finite policy halves it)
+    # Where the epoch stands, for a checkpoint taken part-way through it: the example order
+    # (None without shuffling) and the running sums behind the epoch's loss and accuracy.
+    order: np.ndarray | None = None
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
 
 
 class Callback:
@@ -48,18 +57,27 @@ class Callback:
     def on_epoch_end(self, state: TrainingState) -> None: ...
     def on_train_end(self, state: TrainingState) -> None: ...
 
+    def on_nonfinite(self, state: TrainingState, error: FloatingPointError) -> bool:
+        """The loss (or the gradient norm) of step `state.step` is NaN or infinite.
+
+        Return True to have fit() skip the batch and go on (the callback has repaired the
+        model), False to let `error` stop training. The first callback returning True wins.
+        """
+        return False
+
 
 class LearningRateSchedule(Callback):
     """Set the optimiser's learning rate before each step from `schedule(global_step)`.
 
-    `schedule` is any callable step -> learning rate, e.g. scratchnet.optim.CosineDecay.
+    `schedule` is any callable step -> learning rate, e.g. scratchnet.optim.CosineDecay. The
+    rate is multiplied by state.lr_scale (1 unless a non-finite policy has halved it).
     """
 
     def __init__(self, schedule) -> None:
         self.schedule = schedule
 
     def on_batch_begin(self, state: TrainingState) -> None:
-        state.optimizer.learning_rate = float(self.schedule(state.global_step))
+        state.optimizer.learning_rate = state.lr_scale * float(self.schedule(state.global_step))
 
 
 class ProgressBar(Callback):
@@ -223,7 +241,34 @@ class EarlyStopping(Callback):
         return self._plateau.best
 
     def on_train_begin(self, state: TrainingState) -> None:
+        if not state.resumed:  # a resumed run keeps what load_state_dict restored
+            self._reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain numbers and copies of the best weights ("weights.<layer>.<kind>.<name>")."""
+        out: dict[str, Any] = {
+            "best": self.best,
+            "wait": self.wait,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+        }
+        for (index, kind, name), array in (self._best_weights or {}).items():
+            out[f"weights.{index}.{kind}.{name}"] = array.copy()
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._reset()
+        best = state_dict.get("best")
+        self._plateau.best = None if best is None else float(best)
+        self.wait = int(state_dict.get("wait", 0))
+        self.best_epoch = int(state_dict.get("best_epoch", 0))
+        self.stopped_epoch = int(state_dict.get("stopped_epoch", 0))
+        weights = {}
+        for key, value in state_dict.items():
+            if key.startswith("weights."):
+                index, kind, name = key.split(".", 3)[1:]
+                weights[(int(index), kind, name)] = np.array(value, copy=True)
+        self._best_weights = weights or None
 
     def on_epoch_end(self, state: TrainingState) -> None:
         value = _monitored("EarlyStopping", self.monitor, state)
@@ -322,7 +367,18 @@ class ReduceLROnPlateau(Callback):
         return self._plateau.best
 
     def on_train_begin(self, state: TrainingState) -> None:
+        if not state.resumed:  # a resumed run keeps what load_state_dict restored
+            self._reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "reductions": list(self.reductions)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._reset()
+        best = state_dict.get("best")
+        self._plateau.best = None if best is None else float(best)
+        self.wait = int(state_dict.get("wait", 0))
+        self.reductions = [(int(e), float(lr)) for e, lr in state_dict.get("reductions", [])]
 
     def on_epoch_end(self, state: TrainingState) -> None:
         value = _monitored("ReduceLROnPlateau", self.monitor, state)

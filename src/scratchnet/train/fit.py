@@ -1,20 +1,97 @@
 """The training loop: shuffled mini-batches, forward, loss, backward, optimiser step.
 
 fit() returns a History and never prints; progress, schedules and the like are callbacks.
-A non-finite loss stops training with a FloatingPointError that names the epoch and step.
+A non-finite loss stops training with a FloatingPointError that names the epoch and step,
+unless a callback repairs the model (on_nonfinite). fit(start=ResumePoint(...)) continues a
+checkpointed run exactly where it stopped, even part-way through an epoch (checkpoint.py saves
+and restores everything else).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..data.batches import MiniBatches
 from .callbacks import Callback, TrainingState
 from .history import History
+
+
+@dataclasses.dataclass
+class ResumePoint:
+    """Where a run stood when it was checkpointed; fit(start=...) continues from there.
+
+    The caller restores the model's parameters and buffers, the optimiser's state and every
+    random generator (shuffling, augmentation, dropout) before calling fit: this holds only
+    the loop's own position.
+
+    epoch: the epoch to run next or to finish (1-based); step: batches of it already done
+    (0: it starts afresh); global_step: steps completed since the start; history: the rows of
+    the epochs already finished; order: the epoch's example order (needed when step > 0 and
+    shuffling); loss_sum, correct, seen: the epoch's running sums so far; lr_scale: the factor
+    on the schedule's rates; finished: the run had ended (all epochs, or stopped early).
+    """
+
+    epoch: int = 1
+    step: int = 0
+    global_step: int = 0
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    order: np.ndarray | None = None
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    lr_scale: float = 1.0
+    finished: bool = False
+
+
+def _check_start(start: ResumePoint, epochs: int, steps_per_epoch: int, shuffle: bool) -> None:
+    if not isinstance(start, ResumePoint):
+        raise ValueError(f"start must be a ResumePoint; received start={start!r}")
+    if not 1 <= start.epoch <= epochs + 1:
+        raise ValueError(
+            f"start.epoch must be in [1, {epochs + 1}] for a run of {epochs} epochs; received "
+            f"{start.epoch!r}"
+        )
+    if not 0 <= start.step <= steps_per_epoch:
+        raise ValueError(
+            f"start.step must be in [0, {steps_per_epoch}] (batches per epoch); received "
+            f"{start.step!r}; was the checkpoint made with another data set or batch size?"
+        )
+    if len(start.history) != start.epoch - 1:
+        raise ValueError(
+            f"start.history must hold the {start.epoch - 1} finished epochs; received "
+            f"{len(start.history)} rows"
+        )
+    if start.step and shuffle and start.order is None:
+        raise ValueError("start.order is needed to resume a shuffled epoch part-way")
+
+
+def _nonfinite(
+    callbacks: Sequence[Callback], state: TrainingState, error: FloatingPointError
+) -> None:
+    """Let a callback repair a non-finite step (the batch is then skipped), or raise `error`."""
+    for callback in callbacks:
+        if callback.on_nonfinite(state, error):
+            return
+    raise error
+
+
+def _stepped(model, optimizer, grad, callbacks, state: TrainingState) -> bool:
+    """Backward and update; False if the update was refused for non-finite gradients."""
+    model.backward(grad)
+    try:
+        optimizer.step(model)
+    except FloatingPointError as exc:
+        error = FloatingPointError(f"epoch {state.epoch}, step {state.step}: {exc}")
+        error.__cause__ = exc
+        _nonfinite(callbacks, state, error)
+        return False
+    return True
 
 
 def _check_epochs(epochs: object) -> int:
@@ -74,6 +151,7 @@ def fit(
     seed: int | None = None,
     shuffle: bool = True,
     augment: Callable[[np.ndarray], np.ndarray] | None = None,
+    start: ResumePoint | None = None,
 ) -> History:
     """Train `model` on `train` = (x, labels) with mini-batch gradient descent.
 
@@ -86,7 +164,12 @@ def fit(
     `augment`, if given, maps each training batch of features to a new one (for example a
     scratchnet.data.augment.Augmenter); validation data are never augmented.
 
-    Raises FloatingPointError, naming epoch and step, when the loss becomes NaN or infinite.
+    `start` continues a checkpointed run (see ResumePoint and scratchnet.train.checkpoint):
+    with the same data, settings and restored state, the weights come out bitwise the same as
+    if the run had never stopped.
+
+    Raises FloatingPointError, naming epoch and step, when the loss becomes NaN or infinite,
+    unless a callback's on_nonfinite repairs the model (the batch is then skipped).
     """
     epochs = _check_epochs(epochs)
     x, labels = _check_pair("train", train, model)
@@ -103,43 +186,64 @@ def fit(
     state = TrainingState(
         model, loss, optimizer, epochs, len(batches), history, validation=validation
     )
+    first_epoch = 1
+    if start is not None:
+        _check_start(start, epochs, len(batches), shuffle)
+        for row in start.history:
+            history.append(row)
+        first_epoch = epochs + 1 if start.finished else start.epoch
+        state.resumed, state.global_step, state.lr_scale = True, start.global_step, start.lr_scale
     for callback in callbacks:
         callback.on_train_begin(state)
     # Overflow is caught by the finite-loss check below, with a better message than a warning.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first_epoch, epochs + 1):
             state.epoch, state.logs = epoch, {}
             for callback in callbacks:
                 callback.on_epoch_begin(state)
             started = time.perf_counter()
-            loss_sum, correct, seen = 0.0, 0, 0
-            for step, (x_batch, label_batch) in enumerate(batches.epoch(), start=1):
+            first_step = 0
+            if start is not None and epoch == start.epoch and start.step:
+                first_step = start.step  # part-way through: the saved order and sums
+                state.order = start.order if shuffle else None
+                state.loss_sum, state.correct, state.seen = (
+                    start.loss_sum,
+                    start.correct,
+                    start.seen,
+                )
+            else:
+                state.order = batches.order() if shuffle else None
+                state.loss_sum, state.correct, state.seen = 0.0, 0, 0
+            steps = batches.epoch(state.order, start=first_step)
+            for step, (x_batch, label_batch) in enumerate(steps, start=first_step + 1):
                 state.step = step
                 for callback in callbacks:
                     callback.on_batch_begin(state)
                 logits = model.forward(x_batch, training=True)
-                correct += int(np.count_nonzero(logits.argmax(axis=1) == label_batch))
+                correct = int(np.count_nonzero(logits.argmax(axis=1) == label_batch))
                 value, grad = loss(logits, label_batch)
                 if not math.isfinite(value):
-                    raise FloatingPointError(
+                    message = (
                         f"the loss became {value} at epoch {epoch}, step {step}: training "
                         "diverged; lower the learning rate or check the input for NaN/Inf"
                     )
-                model.backward(grad)
-                optimizer.step(model)
-                n = label_batch.shape[0]
-                loss_sum += value * n if loss.reduction == "mean" else value
-                seen += n
-                state.global_step += 1
-                state.batch_loss = value if loss.reduction == "mean" else value / n
-                for callback in callbacks:
-                    callback.on_batch_end(state)
+                    _nonfinite(callbacks, state, FloatingPointError(message))
+                elif _stepped(model, optimizer, grad, callbacks, state):
+                    n = label_batch.shape[0]
+                    state.loss_sum += value * n if loss.reduction == "mean" else value
+                    state.correct += correct
+                    state.seen += n
+                    state.global_step += 1
+                    state.batch_loss = value if loss.reduction == "mean" else value / n
+                    for callback in callbacks:
+                        callback.on_batch_end(state)
                 if state.stop_training:
                     break
+            seen = state.seen
             row = {
                 "epoch": epoch,
-                "loss": loss_sum / seen,
-                "accuracy": correct / seen,
+                "loss": state.loss_sum / seen if seen else math.nan,
+                "accuracy": state.correct / seen if seen else math.nan,
             }
             if validation is not None:
                 scores = evaluate(model, loss, *validation)
