@@ -34,3 +34,7 @@ class ModelFileError(ScratchnetError, ValueError):
 
 class ImageError(DataError):
     """An image file could not be read or turned into an MNIST-style digit."""
+
+
+class CheckpointError(ScratchnetError, ValueError):
+    """A training checkpoint is missing, corrupt, of an unknown version or does not fit the run."""

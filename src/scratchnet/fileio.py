@@ -2,11 +2,14 @@
 
 A reader sees either the old file or the complete new one, never a part. On any error (a full
 disk, an interrupt, a failed check) the temporary file is removed and the target left as it was.
+Only a process killed outright (SIGKILL, a power cut) leaves its hidden `.NAME.XXXXXXXX.part`
+behind; readers never look at those, and remove_stale_parts() clears them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,3 +47,26 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that killed writers of `path` left beside it; returns them.
+
+    Only call it when no other process may be writing `path` at the same moment (a run folder
+    that one training process owns, say): a live writer's temporary file would go too.
+    """
+    target = Path(path)
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[0-9a-f]{{8}}\.part")
+    removed = []
+    try:
+        candidates = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        if pattern.fullmatch(candidate.name):
+            try:
+                candidate.unlink()
+            except OSError:
+                continue
+            removed.append(candidate)
+    return removed

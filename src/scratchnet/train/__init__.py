@@ -8,25 +8,43 @@ from .callbacks import (
     ReduceLROnPlateau,
     TrainingState,
 )
-from .fit import evaluate, fit
+from .checkpoint import (
+    Checkpoint,
+    SavedCheckpoint,
+    StopRequest,
+    TrainingInterrupted,
+    load_checkpoint,
+    save_checkpoint,
+)
+from .fit import ResumePoint, evaluate, fit
 from .history import History
 from .metrics import accuracy, confusion_matrix, per_class_scores
+from .nonfinite import NONFINITE_POLICIES, NonFinitePolicy
 from .recipe import TrainConfig, TrainResult, train_classifier
 
 __all__ = [
+    "NONFINITE_POLICIES",
     "Callback",
+    "Checkpoint",
     "EarlyStopping",
     "History",
     "LearningRateSchedule",
+    "NonFinitePolicy",
     "ProgressBar",
     "ReduceLROnPlateau",
+    "ResumePoint",
+    "SavedCheckpoint",
+    "StopRequest",
     "TrainConfig",
     "TrainResult",
+    "TrainingInterrupted",
     "TrainingState",
     "accuracy",
     "confusion_matrix",
     "evaluate",
     "fit",
+    "load_checkpoint",
     "per_class_scores",
+    "save_checkpoint",
     "train_classifier",
 ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +27,10 @@ from ..optim.optimizer import Optimizer
 from .callbacks import Callback, EarlyStopping, LearningRateSchedule
 from .fit import evaluate, fit
 from .history import History
+from .nonfinite import NONFINITE_POLICIES, NonFinitePolicy
+
+if TYPE_CHECKING:
+    from .checkpoint import SavedCheckpoint, StopRequest
 
 AUGMENTATIONS = ("none", "affine", "elastic")
 
@@ -42,7 +47,8 @@ class TrainConfig:
     global gradient norm; max_norm: cap each unit's incoming weight norm; augment: none, affine
     (shifts, rotations, scalings) or elastic (affine plus Simard's elastic distortions);
     early_stopping: patience in epochs on validation accuracy (0: off), restoring the best
-    weights; validation_size: examples held out of the training set.
+    weights; validation_size: examples held out of the training set; on_nonfinite: what a NaN
+    or infinite loss does: stop (the default), skip-batch or halve-lr (see NonFinitePolicy).
     """
 
     dataset: str = "mnist"
@@ -68,6 +74,7 @@ class TrainConfig:
     validation_size: int = 5000
     seed: int = 0
     dtype: str = "float32"
+    on_nonfinite: str = "stop"
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -87,6 +94,7 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
         _choice("augment", self.augment, AUGMENTATIONS)
+        _choice("on_nonfinite", self.on_nonfinite, NONFINITE_POLICIES)
         if not (isinstance(self.dropout, int | float) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout must be in [0, 1); received dropout={self.dropout!r}")
         if self.early_stopping and not self.validation_size:
@@ -125,6 +133,21 @@ class TrainConfig:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}; received {name!r}")
         settings = {**PRESETS[name].settings, **overrides, "preset": name}
         return cls(**settings)
+
+
+def _check_resumable(resume: SavedCheckpoint, config: TrainConfig) -> None:
+    """The checkpoint must come from a run with the same settings (the data may have moved)."""
+    from ..errors import CheckpointError
+
+    ignored = ("data_dir", "preset")
+    saved = {k: v for k, v in resume.config.items() if k not in ignored}
+    wanted = {k: v for k, v in config.to_dict().items() if k not in ignored}
+    if saved != wanted:
+        changed = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+        details = ", ".join(f"{k}={saved.get(k)!r} (now {wanted.get(k)!r})" for k in changed)
+        raise CheckpointError(
+            f"{resume.path}: the checkpoint was made with other settings: {details}"
+        )
 
 
 def _whole(name: str, value: Any, *, low: int) -> None:
@@ -174,6 +197,10 @@ def train_classifier(
     data: tuple | None = None,
     progress: bool | None = None,
     evaluate_test: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: SavedCheckpoint | None = None,
+    stop: StopRequest | None = None,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
@@ -181,7 +208,16 @@ def train_classifier(
     otherwise the data set is loaded from config.data_dir / SCRATCHNET_DATA / the cache.
     evaluate_test=False leaves the test set untouched (result.test is empty, no predictions):
     what a hyperparameter search needs, so that only its winner is ever scored on test.
+
+    `checkpoint` names a file to save the whole run to every `checkpoint_every` epochs (see
+    scratchnet.train.checkpoint); `stop`, a StopRequest, then makes training save and raise
+    TrainingInterrupted at the next step. `resume` (from load_checkpoint, made with this same
+    config) continues that run: the weights come out bitwise as if it had never stopped.
     """
+    if stop is not None and checkpoint is None:
+        raise ValueError("stop= needs checkpoint= (a file to save the run to when it stops)")
+    if resume is not None:
+        _check_resumable(resume, config)
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
     (x_train, y_train), (x_test, y_test) = data
@@ -210,10 +246,35 @@ def train_classifier(
         extra = {"warmup_steps": min(steps // 50, steps - 1)} if config.schedule == "cosine" else {}
         schedule = get_schedule(config.schedule, config.learning_rate, steps, **extra)
         all_callbacks.insert(0, LearningRateSchedule(schedule))
+    stateful: dict[str, Any] = {}
     if config.early_stopping:
-        all_callbacks.append(EarlyStopping("val_accuracy", patience=config.early_stopping))
+        stateful["early_stopping"] = EarlyStopping("val_accuracy", patience=config.early_stopping)
+        all_callbacks.append(stateful["early_stopping"])
+    if config.on_nonfinite != "stop":
+        stateful["nonfinite"] = NonFinitePolicy(config.on_nonfinite)
+        all_callbacks.append(stateful["nonfinite"])
     # Augmentation draws from its own stream, so turning it on leaves the shuffling unchanged.
     augmenter = make_augmenter(config, np.random.default_rng([config.seed, 1]))
+    generators = {"shuffle": rng}
+    if augmenter is not None:
+        generators["augment"] = augmenter.rng
+    if checkpoint is not None:
+        from .checkpoint import Checkpoint
+
+        all_callbacks.append(  # last: it saves what the others did at each epoch's end
+            Checkpoint(
+                checkpoint,
+                every=checkpoint_every,
+                generators=generators,
+                stateful=stateful,
+                config=config.to_dict(),
+                extra={"checkpoint_every": checkpoint_every},
+                stop=stop,
+            )
+        )
+    start = None
+    if resume is not None:
+        start = resume.restore(model, optimizer, generators=generators, stateful=stateful)
     started = time.perf_counter()
     history = fit(
         model,
@@ -226,8 +287,15 @@ def train_classifier(
         callbacks=all_callbacks,
         rng=rng,
         augment=augmenter,
+        start=start,
     )
     seconds = time.perf_counter() - started
+    for _, name, param, _ in model.parameters():
+        if not np.isfinite(param).all():
+            raise FloatingPointError(
+                f"training ended with NaN or infinite values in {name} (after epoch "
+                f"{history.epochs}): it diverged; lower the learning rate"
+            )
     test: dict[str, float] = {}
     predictions = test_labels = None
     if evaluate_test:
