@@ -67,7 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="RUN_DIR",
-        help="a run folder instead: model.npz, history.csv, history.json and config.json",
+        help="a run folder instead: model.npz, history.csv, history.json and config.json, and "
+        "checkpoint.npz after every epoch; SIGINT or SIGTERM saves it mid-epoch and stops",
+    )
+    where.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run saved in RUN_DIR/checkpoint.npz with its own settings (only "
+        "--quiet, --data-dir and --checkpoint-every may be given too); the final weights are "
+        "bitwise those of a run that never stopped",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --out: save the checkpoint every N epochs (and after the last) [default: 1]",
     )
     train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 

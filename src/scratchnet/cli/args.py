@@ -151,6 +151,7 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     settings apply first and only the options a user typed override them.
     """
     from ..optim import OPTIMIZERS, SCHEDULES
+    from ..train.nonfinite import NONFINITE_POLICIES
     from ..train.presets import PRESETS
     from ..train.recipe import AUGMENTATIONS
 
@@ -247,6 +248,13 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--seed", type=non_negative_int, help="the random seed")
     add("--dtype", choices=("float32", "float64"), help="floating-point precision")
+    add(
+        "--on-nonfinite",
+        choices=NONFINITE_POLICIES,
+        help="when the loss turns NaN or infinite: stop with an explanation; skip-batch: put "
+        "back the weights from before the bad update and go on; halve-lr: also halve the "
+        "learning rate (gives up after 3 in a row)",
+    )
 
 
 NOTEBOOK_LETTERS = "abcdefgh"

@@ -1,18 +1,33 @@
-"""`scratchnet train`: one training run, printed epoch by epoch, saved with its history."""
+"""`scratchnet train`: one training run, printed epoch by epoch, saved with its history.
+
+With --out RUN_DIR the run is checkpointed every epoch; SIGINT or SIGTERM saves a checkpoint at
+the next step and exits (130 or 143) naming the resume command, and --resume RUN_DIR continues
+it bitwise. A diverging run stops with diagnose's explanation and keeps its last good
+checkpoint. Signal handlers are installed here only, for the run, and restored afterwards.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
+import shlex
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import ScratchnetError
-from ..fileio import atomic_write
+from ..errors import CheckpointError, ScratchnetError
+from ..fileio import atomic_write, remove_stale_parts
 from ..train.callbacks import Callback, TrainingState
+from ..train.checkpoint import StopRequest, TrainingInterrupted, load_checkpoint
 from ..train.recipe import TrainConfig
+
+CHECKPOINT_NAME = "checkpoint.npz"
 
 TRAINING_FIELDS = tuple(
     f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "data_dir")
@@ -48,10 +63,11 @@ def describe(config: TrainConfig) -> str:
 
 
 class EpochPrinter(Callback):
-    """One line per epoch on `stream`."""
+    """One line per epoch on `stream`; with a non-finite policy, a warning per repaired step."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, on_nonfinite: str = "stop") -> None:
         self.stream = stream
+        self.policy = on_nonfinite
 
     def on_epoch_end(self, state: TrainingState) -> None:
         row = state.logs
@@ -64,43 +80,261 @@ class EpochPrinter(Callback):
         text += f"  lr {row['learning_rate']:.3g}  {row['seconds']:.1f}s"
         print(text, file=self.stream, flush=True)
 
+    def on_nonfinite(self, state: TrainingState, error: FloatingPointError) -> bool:
+        if self.policy != "stop":  # with "stop" the error itself is the message
+            what = "skipping the batch" if self.policy == "skip-batch" else "halving the rate"
+            first = str(error).split(": training diverged")[0]
+            print(
+                f"warning: {first}; restoring the weights from before the last update and "
+                f"{what} (--on-nonfinite {self.policy})",
+                file=sys.stderr,
+                flush=True,
+            )
+        return False  # it only reports: the policy callback repairs
+
 
 def _interactive(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from ..nn import save_model
-    from ..train.callbacks import ProgressBar
-    from ..train.recipe import train_classifier
+def usage_error(message: str) -> int:
+    """argparse's one-line error for an option combination it cannot express; status 2."""
+    print(f"scratchnet train: error: {message} (see 'scratchnet train --help')", file=sys.stderr)
+    return 2
 
-    config = config_from_args(args)
-    run_dir = args.out
+
+class _Signals:
+    """SIGINT and SIGTERM during a run. Once armed (training can save itself), the first one
+    asks for a checkpoint at the next step; before that, or a second time, it interrupts at
+    once (KeyboardInterrupt). Installed only from the main thread; restored on exit."""
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop = stop
+        self.armed = False
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame) -> None:
+        first = self.received is None
+        if first:
+            self.received = number
+        if self.armed and first:
+            self.stop.request(signal.Signals(number).name)
+            return
+        raise KeyboardInterrupt
+
+    @property
+    def status(self) -> int:
+        """The shell's convention: 128 + the signal's number (130 for SIGINT)."""
+        return 128 + (self.received or signal.SIGINT)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received or signal.SIGINT).name
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder, so that two runs never write one checkpoint.
+
+    flock on the folder itself: nothing is created, and a killed process drops its lock."""
+    if run_dir is None:
+        yield
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, no protection
+        yield
+        return
+    descriptor = os.open(run_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ScratchnetError(
+                f"{run_dir} is in use by another scratchnet train; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _options_given_with_resume(args: argparse.Namespace) -> list[str]:
+    # Training options are absent from the namespace unless typed (argparse.SUPPRESS);
+    # --dataset is always there, None unless typed.
+    given = [name for name in TRAINING_FIELDS if hasattr(args, name)]
+    given = [name for name in given if name != "dataset" or args.dataset is not None]
+    if hasattr(args, "preset"):
+        given.append("preset")
+    return ["--" + name.replace("_", "-") for name in given]
+
+
+def _resume_command(run_dir: Path) -> str:
+    return f"scratchnet train --resume {shlex.quote(str(run_dir))}"
+
+
+def _read_checkpoint(run_dir: Path):
+    path = run_dir / CHECKPOINT_NAME
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no checkpoint to resume from (a run started with --out {run_dir} "
+            "writes one after each epoch)"
+        )
+    saved = load_checkpoint(path)
+    try:
+        config = TrainConfig(**saved.config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: the checkpoint's settings are invalid ({exc})") from exc
+    return saved, config
+
+
+def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
+    """diagnose's findings on what the probe saw before the run blew up, as lines."""
+    if probe is None or not probe.records:
+        return []
+    from ..diagnose import analyse
+
+    findings = analyse(
+        probe.records, n_classes=probe.n_classes or 10, config=config.to_dict(), diverged=message
+    )
+    lines = []
+    for finding in findings[:3]:
+        lines.append(f"  diagnosis: {finding.title}")
+        lines.append(f"    evidence: {finding.evidence}")
+        lines.append(f"    fix: {finding.fix}")
+    return lines
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    saved = None
+    resume = getattr(args, "resume", None)
+    every = getattr(args, "checkpoint_every", None)
+    if resume is not None:
+        extra = _options_given_with_resume(args)
+        if extra:
+            return usage_error(
+                f"--resume continues a run with the settings in its checkpoint; drop "
+                f"{', '.join(extra)}"
+            )
+        run_dir = resume
+        saved, config = _read_checkpoint(run_dir)
+        if args.data_dir:
+            config = dataclasses.replace(config, data_dir=str(args.data_dir))
+        if every is None:
+            every = int(saved.extra.get("checkpoint_every", 1))
+    else:
+        if every is not None and args.out is None:
+            return usage_error("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
+        config = config_from_args(args)
+        run_dir = args.out
     if run_dir is not None:
         if run_dir.exists() and not run_dir.is_dir():
             raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
         output = run_dir / "model.npz"
+        checkpoint = run_dir / CHECKPOINT_NAME
+        if saved is None and checkpoint.is_file():
+            previous = load_checkpoint(checkpoint)
+            if not previous.finished:
+                raise ScratchnetError(
+                    f"{run_dir} holds an unfinished run ({previous.describe()}); continue it "
+                    f"with {_resume_command(run_dir)}, or delete {checkpoint} to start afresh"
+                )
     else:
         output = args.output or Path(f"scratchnet-{config.dataset}.npz")
+        checkpoint = None
     if output.exists() and output.is_dir():
         raise ScratchnetError(f"--output {output} is a directory; give a file name ending in .npz")
+    stop = StopRequest()
+    with _locked(run_dir), _Signals(stop) as signals:
+        try:
+            return _run(args, config, run_dir, output, checkpoint, every or 1, saved, signals)
+        except TrainingInterrupted as exc:
+            print(
+                f"scratchnet: {exc}; resume with: {_resume_command(run_dir)}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return signals.status
+        except KeyboardInterrupt:
+            if checkpoint is not None and checkpoint.is_file():
+                kept = load_checkpoint(checkpoint).describe()
+                text = (
+                    f"the last checkpoint ({kept}) is kept; resume with: {_resume_command(run_dir)}"
+                )
+            else:
+                text = "nothing was saved"
+            print(f"scratchnet: interrupted ({signals.name}); {text}", file=sys.stderr)
+            return signals.status
+
+
+def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> int:
+    from ..data import load_dataset
+    from ..diagnose import TrainingProbe
+    from ..nn import save_model
+    from ..train.callbacks import ProgressBar
+    from ..train.recipe import train_classifier
+
     callbacks: list[Callback] = []
     if not args.quiet:
         if _interactive(sys.stderr):
             callbacks.append(ProgressBar(sys.stderr))
-        callbacks.append(EpochPrinter(sys.stdout))
+        callbacks.append(EpochPrinter(sys.stdout, config.on_nonfinite))
+        if saved is not None:
+            print(f"resuming {run_dir} ({saved.describe()})", flush=True)
         print(describe(config), flush=True)
+    probe = None
+    if config.validation_size:
+        # Cheap (a forward pass on a few hundred examples ten times an epoch): it lets a
+        # diverging run say why.
+        probe = TrainingProbe(size=min(500, config.validation_size))
+        callbacks.append(probe)
     started = time.perf_counter()
-    result = train_classifier(
-        config, callbacks=callbacks, progress=None if not args.quiet else False
-    )
+    data = load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
+    signals.armed = checkpoint is not None  # from here on a signal saves rather than aborts
+    try:
+        result = train_classifier(
+            config,
+            callbacks=callbacks,
+            data=data,
+            checkpoint=checkpoint,
+            checkpoint_every=every,
+            resume=saved,
+            stop=signals.stop if checkpoint is not None else None,
+        )
+    except FloatingPointError as exc:
+        message = str(exc).replace("\n", " ")
+        lines = [f"scratchnet: error: {message}"]
+        if checkpoint is not None and checkpoint.is_file():
+            kept = load_checkpoint(checkpoint).describe()
+            lines.append(f"  the last good checkpoint ({kept}) is kept in {checkpoint}")
+        lines += _explain_divergence(probe, config, message)
+        if config.on_nonfinite == "stop":
+            lines.append(
+                "  to go on past such steps, rerun with --on-nonfinite skip-batch or halve-lr"
+            )
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        return 1
     save_model(result.model, output)
+    remove_stale_parts(output)
     if run_dir is not None:
         csv_path = result.history.save_csv(run_dir / "history.csv")
         json_path = result.history.save_json(run_dir / "history.json")
         with atomic_write(run_dir / "config.json", "w") as handle:
             json.dump(config.to_dict(), handle, indent=1)
             handle.write("\n")
+        for name in ("history.csv", "history.json", "config.json"):
+            remove_stale_parts(run_dir / name)
     else:
         stem = output.with_suffix("")
         csv_path = result.history.save_csv(f"{stem}.history.csv")
@@ -114,4 +348,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         + f")\ntime {result.train_seconds:.1f}s training, {elapsed:.1f}s in all\n"
         f"model saved to {output}\nhistory saved to {csv_path} and {json_path}"
     )
+    if signals.stop:
+        print(
+            f"scratchnet: {signals.name} received as training finished; the run is complete",
+            file=sys.stderr,
+        )
+        return signals.status
     return 0
