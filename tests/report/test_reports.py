@@ -131,3 +131,33 @@ def test_unfinished_sweep_report_shows_the_trials_so_far(tmp_path):
     assert page.count("<tr>") >= 2 + 2  # settings table and trials table
     if sweep_report.have_matplotlib():
         assert 'alt="metric against each parameter"' in page
+
+
+def test_without_matplotlib_installed(run_dir, tmp_path):
+    """With matplotlib absent, plots raise ImportError naming the extra; reports still build."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules["matplotlib"] = None  # as if it were not installed
+from scratchnet.report import build_run_report, plots
+assert not plots.have_matplotlib()
+try:
+    plots.learning_curves([{{"epoch": 1, "loss": 1.0}}])
+except ImportError as exc:
+    assert 'pip install "scratchnet[plot]"' in str(exc), exc
+else:
+    raise AssertionError("no ImportError")
+page = build_run_report({str(run_dir)!r}).read_text()
+assert "<img" not in page and "No plots in this report" in page
+"""
+    env = dict(
+        os.environ,
+        SCRATCHNET_NO_DOWNLOAD="1",
+        SCRATCHNET_DATA=str(tmp_path / "nowhere"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        HOME=str(tmp_path / "home"),
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

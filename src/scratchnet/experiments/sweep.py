@@ -390,7 +390,7 @@ def run_sweep(
 def _finish_winner(winner: Mapping[str, Any], out_dir: Path, model_dir: Path | None, data):
     """Score the winning trial's model on the test set (the only test evaluation of the
     sweep) and make OUT/best its run folder. The model is the trial's own, or (when it was not
-    kept, or ran on a Dask worker) retrained here: same config and seed, same weights."""
+    kept, or ran on a Dask worker) retrained here from the same config and seed."""
     import numpy as np
 
     from ..data.features import images_to_features
