@@ -1,15 +1,16 @@
 """The notebook's learning-rate comparison as one sweep: sequential in one process against the
 parallel worker processes of `scratchnet sweep`, timed back to back.
 
-    SCRATCHNET_DATA=/path/to/data python benchmarks/bench_sweep.py        # about 2 minutes
+    SCRATCHNET_DATA=/path/to/data python benchmarks/bench_sweep.py        # about 3 minutes
 
 The trials are those of
 
     scratchnet sweep --grid lr=0.1,0.01,0.001,0.0001 --hidden 5 --batch-size 50 \
-        --momentum 0 --weight-decay 0 --schedule constant --epochs 10
+        --momentum 0 --weight-decay 0 --schedule constant --epochs 40
 
-(784-5-10, batch 50, plain SGD at a constant rate: the notebook's experiment (c) done with
-mean gradients and He initialisation). Each round times the whole sweep (data loading, the
+(784-5-10, batch 50, plain SGD at a constant rate, 40 epochs as `scratchnet notebook --quick`
+gives experiment (c): the notebook's comparison done with mean gradients and He
+initialisation). Each round times the whole sweep (data loading, the
 trials, scoring the winner, both reports) once with --workers 1 (every trial in this process,
 one after another) and once with the default workers (one per core), in alternating order;
 the medians give the ratio. Before each timing it waits until the 1-minute load average is
@@ -64,7 +65,7 @@ def one_sweep(trials, workers: int, out: Path) -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=cpu_count())
     parser.add_argument("--max-load", type=float, default=1.5)
