@@ -285,6 +285,9 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
     from ..train.callbacks import ProgressBar
     from ..train.recipe import train_classifier
 
+    started = time.perf_counter()
+    data = load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
+    signals.armed = checkpoint is not None  # from here on a signal saves rather than aborts
     callbacks: list[Callback] = []
     if not args.quiet:
         if _interactive(sys.stderr):
@@ -299,9 +302,6 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         # diverging run say why.
         probe = TrainingProbe(size=min(500, config.validation_size))
         callbacks.append(probe)
-    started = time.perf_counter()
-    data = load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
-    signals.armed = checkpoint is not None  # from here on a signal saves rather than aborts
     try:
         result = train_classifier(
             config,

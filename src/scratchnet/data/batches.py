@@ -120,6 +120,9 @@ class MiniBatches:
             index = order[start : start + size]
             x_batch = self._x_buffer[: index.size]
             label_batch = self._label_buffer[: index.size]
-            np.take(self.x, index, axis=0, out=x_batch)
-            np.take(self.labels, index, axis=0, out=label_batch)
+            # mode="clip": the indices come from a permutation, so they are always in range,
+            # and with out= the default mode="raise" gathers through a temporary buffer
+            # (4x slower: 25 us against 6 us for 128 MNIST rows).
+            np.take(self.x, index, axis=0, out=x_batch, mode="clip")
+            np.take(self.labels, index, axis=0, out=label_batch, mode="clip")
             yield x_batch, label_batch

@@ -4,8 +4,9 @@ As written: the notebook's choices expressed with scratchnet (weights uniform on
 biases as each class drew them, summed weight gradients, float64, its learning rates and
 epoch counts, no shuffling, all 60,000 training images). Done right: the same architecture and
 epoch budget with He initialisation, mean gradients, the stable fused softmax, shuffling, SGD
-with Nesterov momentum 0.9 and a cosine-decayed learning rate whose peak is chosen on a
-validation split, then trained on all 60,000 images. It prints nothing; the CLI renders it.
+with Nesterov momentum 0.9 and a cosine-decayed learning rate: trained at four peak rates on
+55,000 images, the network with the best accuracy on the 5,000 held out is scored on the test
+set. It prints nothing; the CLI renders the table.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from ..optim import SGD, CosineDecay
 from ..train import LearningRateSchedule, fit
 from .legacy import MinMaxSoftmaxLoss, NotebookSGD
 
-#: Learning rates tried for "done right", chosen by validation accuracy after a short run.
-LR_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
+#: Peak learning rates "done right" trains at; the best on the validation split is tested.
+LR_GRID = (0.01, 0.03, 0.1, 0.3)
 MOMENTUM = 0.9
 N_CLASSES = 10
 
@@ -242,39 +243,37 @@ def _train_right(
     return model, history, time.perf_counter() - started
 
 
-def choose_learning_rate(
+def run_done_right(
     setting: Setting,
-    fit_data,
-    validation,
+    data,
+    split,
     *,
-    epochs: int,
+    quick: bool,
     seed: int = 0,
     grid: tuple[float, ...] = LR_GRID,
-) -> tuple[float, dict[float, float]]:
-    """The grid's learning rate with the best validation accuracy after `epochs` passes."""
-    scores: dict[float, float] = {}
+) -> tuple[VariantResult, float]:
+    """Train at every rate of the grid on the 55,000-image part of the split; the network with
+    the best validation accuracy is scored on the test set, once. Returns it and its rate."""
+    (_, _), (x_test, y_test) = data
+    fit_data, validation = split
+    best = None
+    total = 0.0
     for lr in grid:
         try:
-            _, history, _ = _train_right(setting, fit_data, validation, lr, epochs, seed)
-            scores[lr] = history.last("val_accuracy")
+            model, history, seconds = _train_right(
+                setting, fit_data, validation, lr, setting.passes(quick), seed
+            )
         except FloatingPointError:
-            scores[lr] = 0.0
-    best = max(grid, key=lambda lr: (scores[lr], -lr))
-    return best, scores
-
-
-def run_done_right(
-    setting: Setting, data, *, quick: bool, learning_rate: float, seed: int = 0
-) -> VariantResult:
-    """He init, mean gradients, stable softmax, shuffling, the rate chosen on the validation
-    split; then, as the notebook did, trained on all 60,000 images and tested once."""
-    (x_train, y_train), (x_test, y_test) = data
-    everything = (images_to_features(x_train), y_train.astype(np.int64))
-    model, history, seconds = _train_right(
-        setting, everything, None, learning_rate, setting.passes(quick), seed
-    )
+            continue
+        total += seconds
+        score = history.last("val_accuracy")
+        if best is None or score > best[0]:
+            best = (score, lr, model, history.last("loss"))
+    if best is None:
+        raise FloatingPointError(f"every learning rate in {grid} diverged")
+    _, lr, model, final_loss = best
     accuracy = _test_accuracy(model, images_to_features(x_test), y_test.astype(np.int64))
-    return VariantResult(accuracy, history.last("loss"), seconds)
+    return VariantResult(accuracy, final_loss, total), lr
 
 
 def run_notebook(
@@ -293,33 +292,18 @@ def run_notebook(
         5000,
         rng=np.random.default_rng(seed),
     )
-    fit_data, validation = split
-    chosen: dict[tuple, float] = {}
     # Rows that differ only in the notebook's own setting (its learning rate, say) share one
     # done-right run.
-    done: dict[tuple, VariantResult] = {}
+    done: dict[tuple, tuple[VariantResult, float]] = {}
     rows: list[RowResult] = []
     for experiment in get_experiments(only):
         for setting in experiment.settings:
-            key = (setting.hidden, setting.batch_size)
-            if key not in chosen:
-                # A full-batch pass is a single step: search with the whole budget there.
-                search_epochs = setting.passes(quick)
-                if setting.batch_size is not None:
-                    # A quarter of the budget: long enough to rank the rates as the full run
-                    # would (2 passes favour rates that are too large), short enough to afford.
-                    search_epochs = min(search_epochs, max(2, search_epochs // 4))
-                chosen[key], _ = choose_learning_rate(
-                    setting, fit_data, validation, epochs=search_epochs, seed=seed
-                )
             as_written = run_as_written(setting, data, quick=quick, seed=seed)
-            run_key = (*key, setting.passes(quick))
-            if run_key not in done:
-                done[run_key] = run_done_right(
-                    setting, data, quick=quick, learning_rate=chosen[key], seed=seed
-                )
-            done_right = done[run_key]
-            row = RowResult(setting, setting.passes(quick), as_written, done_right, chosen[key])
+            key = (setting.hidden, setting.batch_size, setting.passes(quick))
+            if key not in done:
+                done[key] = run_done_right(setting, data, split, quick=quick, seed=seed)
+            done_right, lr = done[key]
+            row = RowResult(setting, setting.passes(quick), as_written, done_right, lr)
             rows.append(row)
             if on_row is not None:
                 on_row(row)

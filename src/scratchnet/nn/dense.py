@@ -1,7 +1,8 @@
 """The fully-connected layer: y = f(x @ weight + bias), batch-first.
 
 `weight` is (n_in, n_out) and `bias` (n_out,). An optional activation is applied in place on
-the layer's own pre-activation buffer, which saves one array per layer and step.
+the layer's own pre-activation buffer. In training that buffer, and the input gradient, are
+reused from step to step (nn/workspace.py), so a training step allocates no (batch, n) arrays.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from .activations import Activation, Identity, get_activation
 from .init import Initializer, Zeros, get_initializer
 from .layer import Layer, check_dtype
+from .workspace import Workspace
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -78,6 +80,7 @@ class Dense(Layer):
         }
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self._x: np.ndarray | None = None
+        self._work = Workspace()
 
     @property
     def weight(self) -> np.ndarray:
@@ -88,7 +91,11 @@ class Dense(Layer):
         return self.params["bias"]
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """y = f(x @ weight + bias); x: (batch, n_in) -> (batch, n_out)."""
+        """y = f(x @ weight + bias); x: (batch, n_in) -> (batch, n_out).
+
+        In training the output is written into this layer's reused buffer (valid until the next
+        training forward); in evaluation it is a new array the caller owns.
+        """
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(
                 f"Dense(n_in={self.n_in}) expected input of shape (batch, {self.n_in}); "
@@ -96,7 +103,14 @@ class Dense(Layer):
             )
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
-        z = x @ self.params["weight"]
+        if training:
+            # The same block every step: no page faults, and it stays warm in cache. The next
+            # layer caches this output as its input; it is only overwritten by the next step's
+            # forward, after this step's backward has used it.
+            z = self._work.get("z", x.shape[0], self.n_out, self.dtype)
+            np.matmul(x, self.params["weight"], out=z)
+        else:
+            z = np.matmul(x, self.params["weight"])
         z += self.params["bias"]
         y = self.activation.forward(z, training=training, inplace=True)
         if training:
@@ -109,14 +123,19 @@ class Dense(Layer):
 
         dL/dweight = x^T @ dL/dz and dL/dbias = sum over the batch of dL/dz, with
         dL/dz = grad_out * f'(z); both are written into self.grads (overwritten, not added).
+        grad_in is written into a reused buffer, valid until the next backward.
         """
         self._require_forward()
         grad_z = self.activation.backward(grad_out)
+        # x.T is a transposed view: BLAS reads it as is (no copy of x).
         np.matmul(self._x.T, grad_z, out=self.grads["weight"])
         np.sum(grad_z, axis=0, out=self.grads["bias"])
         if not need_grad_in:
             return None
-        return grad_z @ self.params["weight"].T
+        weight = self.params["weight"]
+        dtype = np.result_type(grad_z.dtype, weight.dtype)
+        grad_in = self._work.get("grad_in", grad_z.shape[0], self.n_in, dtype)
+        return np.matmul(grad_z, weight.T, out=grad_in)
 
     def output_size(self, n_in: int) -> int:
         return self.n_out
