@@ -116,7 +116,7 @@ def sweep_results(
     path=None,
 ) -> bytes:
     """The metric against each swept hyperparameter: one panel per parameter, every trial a
-    dot, the mean over trials with that value a line. Numbers spanning a factor of 10 or
+    dot, the mean over trials with that value a line. Numbers spanning a factor of 30 or
     more get a log axis; anything else (hidden sizes, names) is shown as categories in order.
 
     trials: records with "params" (name -> value) and the metric (None for failed trials).
@@ -141,7 +141,7 @@ def sweep_results(
         if numeric:
             values.sort()
             x_of = {v: v for v in values}
-            if max(values) / min(values) >= 10:
+            if max(values) / min(values) >= 30:
                 axes.set_xscale("log")
         else:
             x_of = {v: i for i, v in enumerate(_sort_mixed(values))}

@@ -39,6 +39,13 @@ def _label(params: dict[str, Any], labels: dict[str, str]) -> str:
     return " ".join(f"{labels.get(k, k)}={format_value(v)}" for k, v in params.items()) or "base"
 
 
+def _mostly_filled(trials: list[dict[str, Any]], x: str, y: str) -> bool:
+    """Whether the trials cover at least half the cells of the x-by-y grid of their values."""
+    pairs = {(format_value(t["params"].get(x)), format_value(t["params"].get(y))) for t in trials}
+    xs, ys = {a for a, _ in pairs}, {b for _, b in pairs}
+    return len(xs) > 1 and len(ys) > 1 and len(pairs) >= 0.5 * len(xs) * len(ys)
+
+
 def build_sweep_report(out_dir: str | os.PathLike) -> Path:
     """Write OUT/report.html: the winner and its command, the settings table, the metric
     against each swept parameter (a heatmap per pair when two or three vary), validation
@@ -115,6 +122,8 @@ def build_sweep_report(out_dir: str | os.PathLike) -> Path:
             if 2 <= len(params) <= 3:
                 for i, x in enumerate(params):
                     for y in params[i + 1 :]:
+                        if not _mostly_filled(scored, x, y):
+                            continue  # scattered draws of a random search: no grid to show
                         page.image(
                             draw.sweep_heatmap(scored, x, y, metric=metric, labels=labels),
                             f"heatmap of {labels.get(x, x)} and {labels.get(y, y)}",
