@@ -44,7 +44,8 @@ SMALL = {"hidden": (16,), "epochs": 2, "batch_size": 16, "validation_size": 20}
         ({"epochs": 2.0}, "epochs must be a positive integer"),
         (
             {"schedule": "linear"},
-            r"schedule must be one of constant, step, exponential, cosine, onecycle; received 'linear'",
+            r"schedule must be one of constant, step, exponential, cosine, onecycle; "
+            r"received 'linear'",
         ),
         ({"activation": "swish"}, "activation must be one of"),
         ({"init": "bogus"}, "unknown initialiser 'bogus'"),

@@ -232,7 +232,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.data_dir:
             config = dataclasses.replace(config, data_dir=str(args.data_dir))
         if every is None:
-            every = int(saved.extra.get("checkpoint_every", 1))
+            every = saved.extra.get("checkpoint_every", 1)
+            every = every if isinstance(every, int) and every >= 1 else 1
     else:
         if every is not None and args.out is None:
             return usage_error("--checkpoint-every needs --out RUN_DIR (a folder for the run)")

@@ -100,7 +100,8 @@ def load_model(path: str | os.PathLike) -> Sequential:
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-        raise ModelFileError(f"{path}: invalid architecture in the model file: {exc}") from exc
+        detail = str(exc).replace("\n", "\\n")  # the file chose these names: keep one line
+        raise ModelFileError(f"{path}: invalid architecture in the model file: {detail}") from exc
 
 
 def read_npz(
@@ -155,8 +156,9 @@ def read_npz(
     ) as exc:
         if isinstance(exc, error):
             raise
+        detail = str(exc).replace("\n", "\\n")
         raise error(
-            f"{path}: corrupt or truncated {what} ({type(exc).__name__}: {exc}); {fix}"
+            f"{path}: corrupt or truncated {what} ({type(exc).__name__}: {detail}); {fix}"
         ) from exc
     return arrays
 

@@ -296,7 +296,8 @@ class SavedCheckpoint:
                         obj_state[key[len(prefix) :]] = value
                 obj.load_state_dict(obj_state)
         except (ValueError, TypeError, KeyError) as exc:
-            raise self._fail(f"cannot restore the run ({exc})") from exc
+            detail = str(exc).replace("\n", "\\n")
+            raise self._fail(f"cannot restore the run ({detail})") from exc
         for key, array in current.items():
             np.copyto(array, saved[key])
         return self.resume_point()
@@ -360,6 +361,9 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
     for name, value in arrays.items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise CheckpointError(f"{path}: array {name!r} holds NaN or infinite values")
+    order = arrays.get("position.order")
+    if order is not None and (order.ndim != 1 or order.dtype.kind not in "iu"):
+        raise CheckpointError(f"{path}: the saved example order is not a list of indices")
     return SavedCheckpoint(
         path=path,
         config=header["config"],
