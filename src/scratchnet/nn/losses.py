@@ -24,9 +24,11 @@ def check_labels(labels: np.ndarray, n_classes: int, batch: int) -> np.ndarray:
         raise ValueError(
             f"labels must have shape ({batch},) to match the logits; received shape {labels.shape}"
         )
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":  # signed or unsigned integers (not bool)
         raise ValueError(f"labels must be integers; received dtype {labels.dtype}")
-    if batch and (labels.min() < 0 or labels.max() >= n_classes):
+    # One reduction instead of two in the common case: seen as unsigned, a negative label is
+    # huge, so max < n_classes holds exactly when every label is in [0, n_classes).
+    if batch and labels.view(labels.dtype.str.replace("i", "u")).max() >= n_classes:
         raise ValueError(
             f"labels must be in [0, {n_classes}); received values from {labels.min()} "
             f"to {labels.max()}"
@@ -86,13 +88,19 @@ class SoftmaxCrossEntropy(Loss):
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
+        # Row offsets into the flat logits, kept for the next call with the same shape.
+        self._offsets: np.ndarray | None = None
+        self._offsets_key: tuple[int, int] | None = None
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
         batch, n_classes = logits.shape
         labels = check_labels(labels, n_classes, batch)
         log_probs = log_softmax(logits)
-        rows = np.arange(batch)
-        value = self._reduce(self._per_example(log_probs, rows, labels))
+        # Row r's label sits at flat position r * k + label: one flat gather (and scatter
+        # below) is cheaper than the two-array fancy index log_probs[rows, labels].
+        flat_index = self._flat_index(labels, n_classes)
+        flat = log_probs.reshape(-1)
+        value = self._reduce(self._per_example(log_probs, flat.take(flat_index)))
         # d/dz_j [-log softmax(z)_y] = softmax(z)_j - [j == y], exactly: the softmax Jacobian and
         # the log's 1/p cancel. So the gradient is (probs - one_hot), divided by the batch size
         # for the mean. No division by a probability happens, so nothing can blow up.
@@ -104,28 +112,35 @@ class SoftmaxCrossEntropy(Loss):
         smoothing = self.label_smoothing
         if smoothing:
             grad -= smoothing / n_classes
-        grad[rows, labels] -= 1 - smoothing
+        flat[flat_index] -= 1 - smoothing
         grad *= self._scale(batch)
         return value, grad
 
     def value(self, logits: np.ndarray, labels: np.ndarray) -> float:
         batch, n_classes = logits.shape
         labels = check_labels(labels, n_classes, batch)
-        return self._reduce(self._per_example(log_softmax(logits), np.arange(batch), labels))
+        log_probs = log_softmax(logits)
+        picked = log_probs.reshape(-1).take(self._flat_index(labels, n_classes))
+        return self._reduce(self._per_example(log_probs, picked))
 
-    def _per_example(
-        self, log_probs: np.ndarray, rows: np.ndarray, labels: np.ndarray
-    ) -> np.ndarray:
-        """-sum_j target_j log p_j per example: (batch,).
+    def _flat_index(self, labels: np.ndarray, n_classes: int) -> np.ndarray:
+        """r * n_classes + labels[r] for each row r: the labels' positions in the flat logits."""
+        key = (labels.shape[0], n_classes)
+        if self._offsets_key != key:
+            self._offsets = np.arange(0, key[0] * n_classes, n_classes, dtype=np.intp)
+            self._offsets_key = key
+        return self._offsets + labels
+
+    def _per_example(self, log_probs: np.ndarray, picked: np.ndarray) -> np.ndarray:
+        """-sum_j target_j log p_j per example: (batch,), from picked = log p[label].
 
         = -(1 - s) log p[label] - (s / k) sum_j log p_j, which needs no one-hot matrix.
         """
-        picked = -log_probs[rows, labels]
         smoothing = self.label_smoothing
         if not smoothing:
-            return picked
+            return -picked
         spread = log_probs.sum(axis=1, dtype=np.float64) / log_probs.shape[1]
-        return (1 - smoothing) * picked - smoothing * spread
+        return (1 - smoothing) * -picked - smoothing * spread
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
