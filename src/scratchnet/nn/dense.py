@@ -126,6 +126,11 @@ class Dense(Layer):
         grad_in is written into a reused buffer, valid until the next backward.
         """
         self._require_forward()
+        if grad_out.shape != (self._x.shape[0], self.n_out):
+            raise ValueError(
+                f"{self!r}.backward expected grad_out of shape {(self._x.shape[0], self.n_out)} "
+                f"(the last forward's output); received shape {grad_out.shape}"
+            )
         grad_z = self.activation.backward(grad_out)
         # x.T is a transposed view: BLAS reads it as is (no copy of x).
         np.matmul(self._x.T, grad_z, out=self.grads["weight"])

@@ -17,6 +17,24 @@ from .activations import log_softmax, sigmoid
 REDUCTIONS = ("mean", "sum")
 
 
+def check_outputs(outputs: Any, name: str = "logits") -> tuple[int, int]:
+    """(batch, k) of a float array of network outputs, or a ValueError saying what is wrong.
+
+    NaN and infinity are let through: a non-finite loss is how training notices divergence.
+    """
+    if not isinstance(outputs, np.ndarray) or outputs.ndim != 2 or outputs.dtype.kind != "f":
+        kind = getattr(outputs, "dtype", type(outputs).__name__)
+        raise ValueError(
+            f"{name} must be a float array of shape (batch, classes); received shape "
+            f"{np.shape(outputs)} of {kind}"
+        )
+    if 0 in outputs.shape:
+        raise ValueError(
+            f"{name} must hold at least one example and one class; received shape {outputs.shape}"
+        )
+    return outputs.shape
+
+
 def check_labels(labels: np.ndarray, n_classes: int, batch: int) -> np.ndarray:
     """Integer class labels (batch,) within [0, n_classes), or a ValueError saying what is wrong."""
     labels = np.asarray(labels)
@@ -93,7 +111,7 @@ class SoftmaxCrossEntropy(Loss):
         self._offsets_key: tuple[int, int] | None = None
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-        batch, n_classes = logits.shape
+        batch, n_classes = check_outputs(logits)
         labels = check_labels(labels, n_classes, batch)
         log_probs = log_softmax(logits)
         # Row r's label sits at flat position r * k + label: one flat gather (and scatter
@@ -117,7 +135,7 @@ class SoftmaxCrossEntropy(Loss):
         return value, grad
 
     def value(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        batch, n_classes = logits.shape
+        batch, n_classes = check_outputs(logits)
         labels = check_labels(labels, n_classes, batch)
         log_probs = log_softmax(logits)
         picked = log_probs.reshape(-1).take(self._flat_index(labels, n_classes))
@@ -178,6 +196,7 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
 
     def __call__(self, logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        check_outputs(logits)
         targets = self._targets(logits, targets)
         per_element = np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
         value = self._reduce(per_element.reshape(logits.shape[0], -1).sum(axis=1))
@@ -210,6 +229,7 @@ class MeanSquaredError(Loss):
     name = "mse"
 
     def __call__(self, outputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        check_outputs(outputs, "outputs")
         targets = np.asarray(targets)
         if targets.ndim == 1 and np.issubdtype(targets.dtype, np.integer):
             labels = check_labels(targets, outputs.shape[1], outputs.shape[0])

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.batches import check_batch_size
 from .activations import Activation, get_activation, softmax
 from .batchnorm import BatchNorm
 from .dense import Dense
@@ -116,6 +117,7 @@ class Sequential:
     def predict_logits(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
         """Raw outputs, computed in batches; x: (n, n_in) -> (n, n_out)."""
         x = self.check_input(x)
+        batch_size = check_batch_size(batch_size)
         out = np.empty((x.shape[0], self.n_out), dtype=self.dtype)
         for start in range(0, x.shape[0], batch_size):
             out[start : start + batch_size] = self.forward(x[start : start + batch_size])
@@ -185,7 +187,12 @@ def mlp(
     if not isinstance(batch_norm, bool | np.bool_):
         raise ValueError(f"batch_norm must be True or False; received batch_norm={batch_norm!r}")
     dropout_rate = check_rate(dropout, "dropout")
-    sizes = [n_in, *list(hidden), n_out]
+    hidden = list(hidden)
+    if not all(
+        isinstance(w, int | np.integer) and not isinstance(w, bool) and w > 0 for w in hidden
+    ):
+        raise ValueError(f"hidden sizes must be positive integers; received hidden={hidden!r}")
+    sizes = [n_in, *hidden, n_out]
     n_hidden = len(sizes) - 2
     dropout_rngs = rng.spawn(n_hidden) if dropout_rate > 0 else []
     layers: list[Layer] = []

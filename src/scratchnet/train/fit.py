@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.batches import MiniBatches
+from ..data.batches import MiniBatches, check_batch_size
 from .callbacks import Callback, TrainingState
 from .history import History
 
@@ -100,12 +100,36 @@ def _check_epochs(epochs: object) -> int:
     return int(epochs)
 
 
+_UNUSED = object()  # evaluate() has no optimiser to check
+
+
+def _check_parts(model, loss, optimizer=_UNUSED, callbacks: Sequence = ()) -> None:
+    """The objects fit() is given must be what it expects: a clear TypeError at the call."""
+    for name, value, needs, expected in (
+        ("model", model, ("forward", "backward", "check_input", "parameters"), "a Sequential"),
+        ("loss", loss, ("value", "reduction"), "a Loss such as SoftmaxCrossEntropy()"),
+        ("optimizer", optimizer, ("step", "learning_rate"), "an Optimizer such as SGD(0.1)"),
+    ):
+        if value is _UNUSED:
+            continue
+        if not all(hasattr(value, attribute) for attribute in needs):
+            raise TypeError(f"{name} must be {expected}; received {value!r}")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"callbacks must be scratchnet.train.Callback instances; received {callback!r}"
+            )
+
+
 def _check_pair(name: str, pair, model) -> tuple[np.ndarray, np.ndarray]:
     try:
         x, labels = pair
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a pair (x, labels)") from exc
-    x = model.check_input(x)
+    try:
+        x = model.check_input(x)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != x.shape[0]:
         raise ValueError(
@@ -123,6 +147,8 @@ def _check_pair(name: str, pair, model) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate(model, loss, x: np.ndarray, labels: np.ndarray, *, batch_size: int = 2048) -> dict:
     """Mean loss and accuracy of `model` on (x, labels), computed in large batches."""
+    _check_parts(model, loss)
+    batch_size = check_batch_size(batch_size)
     x, labels = _check_pair("evaluate", (x, labels), model)
     if x.shape[0] == 0:
         raise ValueError("cannot evaluate on an empty set (0 examples)")
@@ -172,6 +198,8 @@ def fit(
     unless a callback's on_nonfinite repairs the model (the batch is then skipped).
     """
     epochs = _check_epochs(epochs)
+    callbacks = list(callbacks)
+    _check_parts(model, loss, optimizer, callbacks)
     x, labels = _check_pair("train", train, model)
     if validation is not None:
         validation = _check_pair("validation", validation, model)
@@ -180,7 +208,13 @@ def fit(
     if shuffle and rng is None:
         if seed is None:
             raise ValueError("fit needs rng=np.random.default_rng(SEED) or seed=SEED to shuffle")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0; received seed={seed!r}")
         rng = np.random.default_rng(seed)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; received rng={rng!r}")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a callable x_batch -> x_batch; received {augment!r}")
     batches = MiniBatches(x, labels, batch_size, rng=rng if shuffle else None, transform=augment)
     history = History()
     state = TrainingState(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data import class_names, load_dataset
+from ..data import DATASETS, class_names, load_dataset
 from ..data.augment import Augmenter
 from ..data.batches import check_batch_size
 from ..data.features import images_to_features, validation_split
@@ -84,6 +84,22 @@ class TrainConfig:
                 raise ValueError(
                     f"hidden sizes must be positive integers; received hidden={self.hidden!r}"
                 )
+        _choice("dataset", self.dataset, DATASETS)
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, str | os.PathLike):
+                raise ValueError(
+                    f"data_dir must be a folder name or None; received data_dir={self.data_dir!r}"
+                )
+            self.data_dir = os.fspath(self.data_dir)
+        for name in ("nesterov", "batch_norm"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(
+                    f"{name} must be True or False; received {name}={getattr(self, name)!r}"
+                )
+        if self.preset is not None:
+            from .presets import PRESETS
+
+            _choice("preset", self.preset, tuple(PRESETS))
         get_activation(self.activation)
         get_initializer(self.init)
         check_batch_size(self.batch_size)
@@ -220,7 +236,13 @@ def train_classifier(
         _check_resumable(resume, config)
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
-    (x_train, y_train), (x_test, y_test) = data
+    try:
+        (x_train, y_train), (x_test, y_test) = data
+    except (TypeError, ValueError):
+        raise ValueError(
+            "data must be ((x_train, y_train), (x_test, y_test)), as load_dataset returns; "
+            f"received {type(data).__name__}"
+        ) from None
     dtype = check_dtype(config.dtype)
     rng = np.random.default_rng(config.seed)
     features = images_to_features(x_train, dtype)
