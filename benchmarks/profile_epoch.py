@@ -1,0 +1,252 @@
+"""Where one scratchnet training epoch goes: matrix products against everything else, per layer.
+
+Runs fit's inner loop (gather a batch, forward, accuracy count, fused loss, backward, optimiser
+step) for one epoch of MNIST with a timer around each layer's forward and backward, each matrix
+product inside them, the loss, the optimiser and the batch gathering. Timers cost about 0.1 us
+each; the un-instrumented epoch is timed too, so the overhead is visible.
+
+    python benchmarks/profile_epoch.py --case small --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import types
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+import scratchnet
+import scratchnet.nn.dense as dense_module
+from scratchnet.threads import blas_threads
+
+
+class _TimedNumpy(types.ModuleType):
+    """numpy, except that matmul adds its time to the layer currently running."""
+
+    def __init__(self, profile: _Profile) -> None:
+        super().__init__("numpy")
+        self._profile = profile
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+    def matmul(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        started = time.perf_counter()
+        out = np.matmul(*args, **kwargs)
+        self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
+        return out
+
+
+class _Profile:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.current = ""
+
+    def add(self, key: str, seconds: float) -> None:
+        self.seconds[key] += seconds
+
+    def wrap(self, layer: Any, index: int) -> None:
+        forward, backward = layer.forward, layer.backward
+        profile = self
+
+        def timed_forward(x: np.ndarray, *, training: bool = False) -> np.ndarray:
+            profile.current = f"{index}.forward"
+            started = time.perf_counter()
+            out = forward(x, training=training)
+            profile.add(f"{index}.forward", time.perf_counter() - started)
+            return out
+
+        def timed_backward(grad: np.ndarray, *, need_grad_in: bool = True) -> Any:
+            profile.current = f"{index}.backward"
+            started = time.perf_counter()
+            out = backward(grad, need_grad_in=need_grad_in)
+            profile.add(f"{index}.backward", time.perf_counter() - started)
+            return out
+
+        layer.forward, layer.backward = timed_forward, timed_backward
+
+
+def _epoch(model, loss, optimizer, batches, profile: _Profile | None) -> float:
+    """fit's inner loop for one epoch; returns its wall time."""
+    clock = time.perf_counter
+    started = clock()
+    iterator = batches.epoch()
+    while True:
+        t0 = clock()
+        try:
+            x_batch, label_batch = next(iterator)
+        except StopIteration:
+            break
+        t1 = clock()
+        logits = model.forward(x_batch, training=True)
+        t2 = clock()
+        int(np.count_nonzero(logits.argmax(axis=1) == label_batch))
+        t3 = clock()
+        value, grad = loss(logits, label_batch)
+        if not math.isfinite(value):
+            raise FloatingPointError("the loss diverged")
+        t4 = clock()
+        model.backward(grad)
+        t5 = clock()
+        optimizer.step(model)
+        t6 = clock()
+        if profile is not None:
+            profile.add("batches", t1 - t0)
+            profile.add("accuracy count", t3 - t2)
+            profile.add("loss", t4 - t3)
+            profile.add("optimizer", t6 - t5)
+            profile.add("forward", t2 - t1)
+            profile.add("backward", t5 - t4)
+    return clock() - started
+
+
+def profile_epoch(
+    hidden: tuple[int, ...],
+    batch_size: int,
+    optimizer_name: str,
+    learning_rate: float,
+    dropout: float,
+    x: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Time one plain epoch, then one instrumented epoch; return rows for a report."""
+    from scratchnet.data.batches import MiniBatches
+
+    def build():
+        model = scratchnet.nn.mlp(784, hidden, 10, dropout=dropout, seed=seed)
+        if optimizer_name == "sgd":
+            optimizer = scratchnet.optim.SGD(learning_rate)
+        else:
+            optimizer = scratchnet.optim.Adam(learning_rate)
+        batches = MiniBatches(x, labels, batch_size, rng=np.random.default_rng(seed))
+        return model, scratchnet.nn.SoftmaxCrossEntropy(), optimizer, batches
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        model, loss, optimizer, batches = build()
+        _epoch(model, loss, optimizer, batches, None)  # warm-up
+        plain = _epoch(model, loss, optimizer, batches, None)
+
+        model, loss, optimizer, batches = build()
+        _epoch(model, loss, optimizer, batches, None)  # warm-up
+        profile = _Profile()
+        for index, layer in enumerate(model.layers):
+            profile.wrap(layer, index)
+        dense_module.np = _TimedNumpy(profile)
+        try:
+            instrumented = _epoch(model, loss, optimizer, batches, profile)
+        finally:
+            dense_module.np = np
+    seconds = profile.seconds
+    layers = []
+    for index, layer in enumerate(model.layers):
+        forward = seconds.get(f"{index}.forward", 0.0)
+        backward = seconds.get(f"{index}.backward", 0.0)
+        forward_matmul = seconds.get(f"{index}.forward.matmul", 0.0)
+        backward_matmul = seconds.get(f"{index}.backward.matmul", 0.0)
+        layers.append(
+            {
+                "layer": repr(layer),
+                "forward_matmul": forward_matmul,
+                "forward_other": forward - forward_matmul,
+                "backward_matmul": backward_matmul,
+                "backward_other": backward - backward_matmul,
+            }
+        )
+    matmul = sum(row["forward_matmul"] + row["backward_matmul"] for row in layers)
+    flops = 0.0
+    sizes = [784, *hidden, 10]
+    n = x.shape[0]
+    for position, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        products = 3 if position > 0 else 2  # forward, weight gradient, input gradient
+        flops += products * 2.0 * n * a * b
+    return {
+        "plain_epoch": plain,
+        "instrumented_epoch": instrumented,
+        "layers": layers,
+        "matmul": matmul,
+        "matmul_gflops": flops / matmul / 1e9 if matmul else 0.0,
+        "other": {
+            key: seconds.get(key, 0.0) for key in ("batches", "accuracy count", "loss", "optimizer")
+        },
+        "loop": instrumented
+        - seconds.get("forward", 0.0)
+        - seconds.get("backward", 0.0)
+        - sum(seconds.get(key, 0.0) for key in ("batches", "accuracy count", "loss", "optimizer")),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The profile as a Markdown table (milliseconds per epoch and share of the epoch)."""
+    total = result["instrumented_epoch"]
+
+    def cell(seconds: float) -> str:
+        return f"{seconds * 1e3:.0f} ms ({100 * seconds / total:.0f}%)"
+
+    lines = [
+        "| part | matmul | everything else |",
+        "|---|---|---|",
+    ]
+    for row in result["layers"]:
+        lines.append(
+            f"| {row['layer']} forward | {cell(row['forward_matmul'])} | "
+            f"{cell(row['forward_other'])} |"
+        )
+        lines.append(
+            f"| {row['layer']} backward | {cell(row['backward_matmul'])} | "
+            f"{cell(row['backward_other'])} |"
+        )
+    for key, seconds in result["other"].items():
+        lines.append(f"| {key} | | {cell(seconds)} |")
+    lines.append(f"| fit's loop itself | | {cell(result['loop'])} |")
+    other = total - result["matmul"]
+    lines.append(f"| **total** | **{cell(result['matmul'])}** | **{cell(other)}** |")
+    lines.append("")
+    lines.append(
+        f"Instrumented epoch {total:.3f} s, plain epoch {result['plain_epoch']:.3f} s; the "
+        f"matrix products ran at {result['matmul_gflops']:.0f} GFLOP/s."
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from speed_workers import CASES, features, load_mnist
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=tuple(CASES), default="small")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: auto)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    args = parser.parse_args(argv)
+    case = CASES[args.case]
+    threads = args.threads
+    if threads is None:
+        from scratchnet.threads import choose_threads
+
+        threads = choose_threads([784, *case.hidden, 10], case.batch_size)
+    x_train, y_train, _, _ = load_mnist(args.data_dir)
+    with blas_threads(threads):
+        result = profile_epoch(
+            case.hidden,
+            case.batch_size,
+            case.optimizer,
+            case.learning_rate,
+            case.dropout,
+            features(x_train),
+            y_train,
+        )
+    result.update(case=args.case, threads=threads)
+    print(json.dumps(result) if args.json else markdown(result))
+
+
+if __name__ == "__main__":
+    main()
