@@ -13,8 +13,8 @@ from ..fileio import atomic_write
 INTRO = (
     "Each row trains the notebook's network twice: as written (weights U[0, 0.01), summed "
     "gradients, float64, its learning rate, no shuffling, all 60,000 training images) and done "
-    "right (He init, mean gradients, stable softmax, shuffling, Nesterov momentum, a cosine-"
-    "decayed learning rate; trained at peak rates 0.01, 0.03, 0.1 and 0.3 on 55,000 images, and "
+    "right (He init, mean gradients, stable softmax, shuffling, Adam with a cosine-decayed "
+    "learning rate; trained at peak rates 0.001, 0.003 and 0.01 on 55,000 images, and "
     "the network with the best accuracy on the 5,000 held out is the one tested). Accuracies are "
     "on the 10,000 test images; rows that differ only in the notebook's own setting share one "
     "done-right run."

@@ -4,7 +4,7 @@ As written: the notebook's choices expressed with scratchnet (weights uniform on
 biases as each class drew them, summed weight gradients, float64, its learning rates and
 epoch counts, no shuffling, all 60,000 training images). Done right: the same architecture and
 epoch budget with He initialisation, mean gradients, the stable fused softmax, shuffling, SGD
-with Nesterov momentum 0.9 and a cosine-decayed learning rate: trained at four peak rates on
+Adam with a cosine-decayed learning rate: trained at three peak rates on
 55,000 images, the network with the best accuracy on the 5,000 held out is scored on the test
 set. It prints nothing; the CLI renders the table.
 """
@@ -21,13 +21,12 @@ import numpy as np
 from ..data.features import images_to_features, validation_split
 from ..nn import SoftmaxCrossEntropy, mlp
 from ..nn.init import Uniform
-from ..optim import SGD, CosineDecay
+from ..optim import Adam, CosineDecay
 from ..train import LearningRateSchedule, fit
 from .legacy import MinMaxSoftmaxLoss, NotebookSGD
 
 #: Peak learning rates "done right" trains at; the best on the validation split is tested.
-LR_GRID = (0.01, 0.03, 0.1, 0.3)
-MOMENTUM = 0.9
+LR_GRID = (0.001, 0.003, 0.01)
 N_CLASSES = 10
 
 
@@ -232,7 +231,7 @@ def _train_right(
     history = fit(
         model,
         SoftmaxCrossEntropy(),
-        SGD(learning_rate, MOMENTUM, nesterov=True),
+        Adam(learning_rate),
         fit_data,
         epochs=epochs,
         batch_size=batch,
