@@ -117,9 +117,14 @@ def load_npz(spec: DatasetSpec, path: Path) -> Splits:
     the archive file (checked on download), not of the arrays a re-saved archive would hold.
     """
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in catalog.NPZ_KEYS if key not in archive.files]
-            arrays = {} if missing else {key: archive[key] for key in catalog.NPZ_KEYS}
+        # Open the file ourselves: np.load(path) leaks its handle when the zip is broken.
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":  # else np.load reads a .npy or a pickle
+                raise ValueError("not a zip archive")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                missing = [key for key in catalog.NPZ_KEYS if key not in archive.files]
+                arrays = {} if missing else {key: archive[key] for key in catalog.NPZ_KEYS}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a valid NumPy .npz archive ({exc}); {_FIX}") from None
     if missing:
