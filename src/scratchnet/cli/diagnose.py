@@ -78,7 +78,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
         data = load_dataset("mnist", args.data_dir, progress=None if not args.json else False)
         epochs = getattr(args, "epochs", None)
-        diagnosis = diagnose_as_written(args.notebook, data, passes=epochs, seed=args.seed)
+        diagnosis = diagnose_as_written(
+            args.notebook, data, passes=epochs, seed=getattr(args, "seed", 0)
+        )
     else:
         from ..diagnose.run import diagnose_training
         from .train import config_from_args
