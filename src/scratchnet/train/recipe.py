@@ -245,12 +245,18 @@ def train_classifier(
         ) from None
     dtype = check_dtype(config.dtype)
     rng = np.random.default_rng(config.seed)
-    features = images_to_features(x_train, dtype)
     labels = np.asarray(y_train, dtype=np.int64)
-    (x_fit, y_fit), validation = validation_split(features, labels, config.validation_size, rng=rng)
+    # Split the images, then convert each part: the whole set's float features are never held
+    # beside the split's copies (188 MB less peak memory on MNIST; the same numbers).
+    (images_fit, y_fit), (images_val, y_val) = validation_split(
+        np.asarray(x_train), labels, config.validation_size, rng=rng
+    )
+    x_fit = images_to_features(images_fit, dtype)
+    del images_fit
+    validation = (images_to_features(images_val, dtype), y_val) if config.validation_size else None
     n_classes = int(max(labels.max(), np.max(y_test))) + 1
     model = mlp(
-        features.shape[1],
+        x_fit.shape[1],
         config.hidden,
         n_classes,
         activation=config.activation,
