@@ -72,3 +72,12 @@ def test_choose_threads_uses_one_thread_for_small_products_and_every_core_for_bi
 def test_choose_threads_rejects_bad_sizes(sizes, batch_size):
     with pytest.raises(ValueError):
         threads.choose_threads(sizes, batch_size)
+
+
+def test_choose_threads_never_raises_a_limit_set_from_outside():
+    pytest.importorskip("threadpoolctl")
+    if not threads.blas_info():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threads.blas_threads(1):
+        assert threads.current_threads() == 1
+        assert threads.choose_threads([784, 1024, 1024, 10], 128) == 1

@@ -57,6 +57,12 @@ def blas_info() -> list[dict[str, Any]]:
     ]
 
 
+def current_threads() -> int | None:
+    """The largest thread count among the loaded BLAS libraries (None without threadpoolctl)."""
+    counts = [info["num_threads"] for info in blas_info() if info.get("num_threads")]
+    return max(counts) if counts else None
+
+
 def check_threads(threads: Any) -> int | None:
     """None (leave BLAS alone) or a positive int, else a ValueError naming what was received."""
     if threads is None:
@@ -90,14 +96,19 @@ def choose_threads(sizes: Sequence[int], batch_size: int, *, cores: int | None =
     sizes: [n_in, hidden..., n_out], e.g. [784, 100, 10]. The largest matrix product of a step
     is batch_size x n_in x n_out for the widest pair of adjacent layers; if it is under
     SINGLE_THREAD_MAX_FLOPS, one thread is fastest (the products are too small to split
-    profitably), otherwise every core is used.
+    profitably), otherwise `cores` threads are used. `cores` defaults to the BLAS's current
+    thread count (so a limit set from outside, OPENBLAS_NUM_THREADS=1 or a sweep's worker
+    processes, is never raised), or to the CPUs this process may use.
     """
     sizes = [int(size) for size in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least two positive widths; received {sizes!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
-    available_cores = cpu_count() if cores is None else max(int(cores), 1)
+    if cores is None:
+        available_cores = current_threads() or cpu_count()
+    else:
+        available_cores = max(int(cores), 1)
     largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     flops = 2.0 * batch_size * largest
     if flops < SINGLE_THREAD_MAX_FLOPS:

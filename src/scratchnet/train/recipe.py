@@ -24,6 +24,7 @@ from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
 from ..optim.optimizer import Optimizer
+from ..threads import blas_threads, choose_threads
 from .callbacks import Callback, EarlyStopping, LearningRateSchedule
 from .fit import evaluate, fit
 from .history import History
@@ -304,19 +305,23 @@ def train_classifier(
     if resume is not None:
         start = resume.restore(model, optimizer, generators=generators, stateful=stateful)
     started = time.perf_counter()
-    history = fit(
-        model,
-        loss,
-        optimizer,
-        (x_fit, y_fit),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        validation=validation if config.validation_size else None,
-        callbacks=all_callbacks,
-        rng=rng,
-        augment=augmenter,
-        start=start,
-    )
+    # Small networks train faster with one BLAS thread than with two (the products are too
+    # small to split); wide ones use every core the BLAS may use (scratchnet.threads).
+    sizes = [x_fit.shape[1], *config.hidden, n_classes]
+    with blas_threads(choose_threads(sizes, config.batch_size)):
+        history = fit(
+            model,
+            loss,
+            optimizer,
+            (x_fit, y_fit),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation=validation if config.validation_size else None,
+            callbacks=all_callbacks,
+            rng=rng,
+            augment=augmenter,
+            start=start,
+        )
     seconds = time.perf_counter() - started
     for _, name, param, _ in model.parameters():
         if not np.isfinite(param).all():
