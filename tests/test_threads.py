@@ -81,3 +81,20 @@ def test_choose_threads_never_raises_a_limit_set_from_outside():
     with threads.blas_threads(1):
         assert threads.current_threads() == 1
         assert threads.choose_threads([784, 1024, 1024, 10], 128) == 1
+
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(40, 4, 4), dtype=np.uint8)
+    labels = rng.integers(0, 3, size=40)
+    return (images[:30], labels[:30]), (images[30:], labels[30:])
+
+
+def test_train_classifier_takes_a_thread_count_and_checks_it():
+    from scratchnet.train import TrainConfig, train_classifier
+
+    config = TrainConfig(hidden=(5,), epochs=1, batch_size=8, validation_size=6)
+    result = train_classifier(config, data=_tiny_data(), threads=1)
+    assert result.history.epochs == 1
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        train_classifier(config, data=_tiny_data(), threads=0)

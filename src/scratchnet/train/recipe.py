@@ -24,7 +24,7 @@ from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
 from ..optim.optimizer import Optimizer
-from ..threads import blas_threads, choose_threads
+from ..threads import blas_threads, check_threads, choose_threads
 from .callbacks import Callback, EarlyStopping, LearningRateSchedule
 from .fit import evaluate, fit
 from .history import History
@@ -218,6 +218,7 @@ def train_classifier(
     checkpoint_every: int = 1,
     resume: SavedCheckpoint | None = None,
     stop: StopRequest | None = None,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
@@ -230,7 +231,11 @@ def train_classifier(
     scratchnet.train.checkpoint); `stop`, a StopRequest, then makes training save and raise
     TrainingInterrupted at the next step. `resume` (from load_checkpoint, made with this same
     config) continues that run: the weights come out bitwise as if it had never stopped.
+
+    `threads` sets the BLAS threads for training; None lets scratchnet.threads.choose_threads
+    pick from the network's size (the thread count can change the last bits of the weights).
     """
+    threads = check_threads(threads)
     if stop is not None and checkpoint is None:
         raise ValueError("stop= needs checkpoint= (a file to save the run to when it stops)")
     if resume is not None:
@@ -308,7 +313,7 @@ def train_classifier(
     # Small networks train faster with one BLAS thread than with two (the products are too
     # small to split); wide ones use every core the BLAS may use (scratchnet.threads).
     sizes = [x_fit.shape[1], *config.hidden, n_classes]
-    with blas_threads(choose_threads(sizes, config.batch_size)):
+    with blas_threads(threads or choose_threads(sizes, config.batch_size)):
         history = fit(
             model,
             loss,
