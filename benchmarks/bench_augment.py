@@ -4,6 +4,8 @@ Times, interleaved in one run (so that both see the same machine state), the med
 repetitions of: one SGD step of a 784-512-256-10 MLP on a batch of 128 float32 images; the
 Augmenter with affine warps only; the Augmenter with affine warps and elastic distortion.
 Prints a Markdown table. Run it on an idle machine: python benchmarks/bench_augment.py
+(on a busy one, threaded OpenBLAS calls stall for whole time slices and the GEMM-based rows
+explode; OPENBLAS_NUM_THREADS=1 gives steadier, if pessimistic, numbers there).
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"batch {batch_size} float32, median of {args.repeats} interleaved repetitions, "
-        f"{os.cpu_count()} CPUs, load average {load:.2f}, NumPy {np.__version__}\n"
+        f"{os.cpu_count()} CPUs, load average {load:.2f}, NumPy {np.__version__}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}\n"
     )
     print("| what | ms per batch | / training step |")
     print("|---|---:|---:|")
