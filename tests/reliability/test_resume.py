@@ -352,3 +352,28 @@ def test_save_checkpoint_is_usable_on_its_own(tiny_data, tmp_path):
         start=start,
     )
     assert _weights(model) == reference
+
+
+def test_a_resumed_run_keeps_its_blas_thread_count(tiny_data, tmp_path, monkeypatch):
+    """The thread count can change the last bits: the checkpoint records it, resume reuses it
+    even where scratchnet would now choose another."""
+    import contextlib
+
+    import scratchnet.train.recipe as recipe
+
+    used = []
+
+    @contextlib.contextmanager
+    def spy(threads):
+        used.append(threads)
+        yield
+
+    monkeypatch.setattr(recipe, "blas_threads", spy)
+    path = tmp_path / "checkpoint.npz"
+    _interrupted(_config(), tiny_data, path, 3)
+    assert load_checkpoint(path).extra["blas_threads"] == used[-1] == 1
+    monkeypatch.setattr(recipe, "choose_threads", lambda *args, **kwargs: 7)
+    train_classifier(_config(), data=tiny_data, resume=load_checkpoint(path))
+    assert used[-1] == 1
+    train_classifier(_config(), data=tiny_data, evaluate_test=False)
+    assert used[-1] == 7

@@ -292,6 +292,13 @@ def train_classifier(
     generators = {"shuffle": rng}
     if augmenter is not None:
         generators["augment"] = augmenter.rng
+    # Small networks train faster with one BLAS thread than with two (the products are too
+    # small to split); wide ones use every core the BLAS may use (scratchnet.threads). The
+    # count can change the last bits, so a resumed run keeps the one it started with.
+    sizes = [x_fit.shape[1], *config.hidden, n_classes]
+    if threads is None and resume is not None:
+        threads = check_threads(resume.extra.get("blas_threads"))
+    threads = threads or choose_threads(sizes, config.batch_size)
     if checkpoint is not None:
         from .checkpoint import Checkpoint
 
@@ -302,7 +309,7 @@ def train_classifier(
                 generators=generators,
                 stateful=stateful,
                 config=config.to_dict(),
-                extra={"checkpoint_every": checkpoint_every},
+                extra={"checkpoint_every": checkpoint_every, "blas_threads": threads},
                 stop=stop,
             )
         )
@@ -310,10 +317,7 @@ def train_classifier(
     if resume is not None:
         start = resume.restore(model, optimizer, generators=generators, stateful=stateful)
     started = time.perf_counter()
-    # Small networks train faster with one BLAS thread than with two (the products are too
-    # small to split); wide ones use every core the BLAS may use (scratchnet.threads).
-    sizes = [x_fit.shape[1], *config.hidden, n_classes]
-    with blas_threads(threads or choose_threads(sizes, config.batch_size)):
+    with blas_threads(threads):
         history = fit(
             model,
             loss,
