@@ -112,6 +112,12 @@ def main() -> None:
     )
     winner_test = 100 * results["parallel"]["_test"]["accuracy"]
     machine = platform.processor() or platform.machine()
+    busy = ""
+    if max(loads) >= args.max_load:
+        busy = (
+            "\n**Measured on a busy machine**: other work kept the cores loaded, so the parallel\n"
+            "workers did not have the cores to themselves and the ratio understates the speed-up.\n"
+        )
     all_sequential = ", ".join(f"{t:.1f}" for t in times["sequential"])
     all_parallel = ", ".join(f"{t:.1f}" for t in times["parallel"])
     text = f"""# Sweep: sequential against parallel workers
@@ -128,9 +134,9 @@ scratchnet sweep --grid lr=0.1,0.01,0.001,0.0001 --hidden 5 --batch-size 50 \\
 
 Each timing is the whole sweep (loading the data, {len(trials)} trials of {args.epochs} epochs,
 scoring the winner on the test set, both reports), {args.rounds} rounds in alternating order,
-each started only when the 1-minute load average was below {args.max_load}
-(loads seen: {", ".join(f"{x:.2f}" for x in loads)}).
-
+each started once the 1-minute load average was below {args.max_load} or after waiting
+{args.patience:.0f} s for it (loads seen: {", ".join(f"{x:.2f}" for x in loads)}).
+{busy}
 | mode | median seconds | all |
 |---|---|---|
 | sequential (`--workers 1`, one process) | {sequential:.1f} | {all_sequential} |
