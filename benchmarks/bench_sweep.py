@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -52,15 +53,21 @@ def wait_for_quiet(limit: float, patience: float) -> float:
     return load
 
 
-def one_sweep(trials, workers: int, out: Path) -> tuple[float, dict]:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the workers), user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def one_sweep(trials, workers: int, out: Path) -> tuple[float, float, dict]:
     sweep_module._DATA_CACHE.clear()  # each timing loads the data, as a fresh command does
     executor = InlineExecutor() if workers == 1 else ProcessExecutor(workers)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     result = run_sweep(trials, out, executor=executor)
-    seconds = time.perf_counter() - started
-    return seconds, {r["params"]["learning_rate"]: r for r in result.trials} | {
-        "_test": result.test
-    }
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    found = {r["params"]["learning_rate"]: r for r in result.trials}
+    return seconds, cpu, found | {"_test": result.test}
 
 
 def main() -> None:
@@ -83,6 +90,7 @@ def main() -> None:
     )
     trials = plan_trials(base, grid({"learning_rate": list(LEARNING_RATES)}))
     times: dict[str, list[float]] = {"sequential": [], "parallel": []}
+    cpus: dict[str, list[float]] = {"sequential": [], "parallel": []}
     loads: list[float] = []
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -92,10 +100,14 @@ def main() -> None:
                 loads.append(wait_for_quiet(args.max_load, args.patience))
                 workers = 1 if mode == "sequential" else args.workers
                 out = Path(scratch) / f"{mode}-{number}"
-                seconds, found = one_sweep(trials, workers, out)
+                seconds, cpu, found = one_sweep(trials, workers, out)
                 times[mode].append(seconds)
+                cpus[mode].append(cpu)
                 results.setdefault(mode, found)
-                print(f"round {number + 1} {mode:>10}: {seconds:6.1f} s (load {loads[-1]:.2f})")
+                print(
+                    f"round {number + 1} {mode:>10}: {seconds:6.1f} s wall, {cpu:6.1f} s CPU "
+                    f"(load {loads[-1]:.2f})"
+                )
     sequential = statistics.median(times["sequential"])
     parallel = statistics.median(times["parallel"])
     ratio = parallel / sequential
@@ -118,8 +130,17 @@ def main() -> None:
             "\n**Measured on a busy machine**: other work kept the cores loaded, so the parallel\n"
             "workers did not have the cores to themselves and the ratio understates the speed-up.\n"
         )
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1":
+            busy += (
+                "Linux's autogroup scheduling is on here: each session gets an equal share of\n"
+                "the CPUs, so while another session keeps them busy, a session's extra worker\n"
+                "processes share its one slice (compare the CPU seconds: the same work, spread\n"
+                "over the same share).\n"
+            )
     all_sequential = ", ".join(f"{t:.1f}" for t in times["sequential"])
     all_parallel = ", ".join(f"{t:.1f}" for t in times["parallel"])
+    cpu_seq = statistics.median(cpus["sequential"])
+    cpu_par = statistics.median(cpus["parallel"])
     text = f"""# Sweep: sequential against parallel workers
 
 `python benchmarks/bench_sweep.py` ({time.strftime("%Y-%m-%d")}; {machine},
@@ -137,10 +158,10 @@ scoring the winner on the test set, both reports), {args.rounds} rounds in alter
 each started once the 1-minute load average was below {args.max_load} or after waiting
 {args.patience:.0f} s for it (loads seen: {", ".join(f"{x:.2f}" for x in loads)}).
 {busy}
-| mode | median seconds | all |
-|---|---|---|
-| sequential (`--workers 1`, one process) | {sequential:.1f} | {all_sequential} |
-| parallel (`--workers {args.workers}`, worker processes) | {parallel:.1f} | {all_parallel} |
+| mode | median seconds | all | median CPU seconds |
+|---|---|---|---|
+| sequential (`--workers 1`) | {sequential:.1f} | {all_sequential} | {cpu_seq:.1f} |
+| parallel (`--workers {args.workers}`) | {parallel:.1f} | {all_parallel} | {cpu_par:.1f} |
 
 **ratio parallel / sequential: {ratio:.2f}** (target: below 0.65). Both modes gave the same
 validation accuracies: {"yes" if same else "no"}.
