@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -172,15 +173,18 @@ def add_sweep_parser(commands) -> None:
     sweep = commands.add_parser(
         "sweep",
         help="compare settings: grid or random search, in parallel, resumable",
-        description="Train many settings (a grid, or random draws) in parallel worker "
-        "processes, compare them on the validation split, score only the winner on the test "
-        "set and print the command that retrains it. Results stream to OUT/sweep.csv and "
-        "OUT/sweep.jsonl as trials finish; running the same command again after an "
-        "interruption runs only the missing trials. Any train option below sets the base "
-        "that every setting starts from.",
+        description=textwrap.fill(
+            "Train many settings (a grid, or random draws) in parallel worker processes, "
+            "compare them on the validation split, score only the winner on the test set and "
+            "print the command that retrains it. Results stream to OUT/sweep.csv and "
+            "OUT/sweep.jsonl as trials finish; running the same command again after an "
+            "interruption runs only the missing trials. Any train option below sets the base "
+            "that every setting starts from.",
+            width=79,
+        ),
         epilog="examples:\n"
         "  scratchnet sweep --grid lr=0.1,0.01,0.001 batch-size=10,50,100 --epochs 5\n"
-        "  scratchnet sweep --random 20 lr=loguniform:1e-4:1e-1 hidden=choice:100|256,128 "
+        "  scratchnet sweep --random 20 lr=loguniform:1e-4:1e-1 'hidden=choice:100|256,128' "
         "dropout=uniform:0:0.5\n"
         "distributions: loguniform:LOW:HIGH, uniform:LOW:HIGH, int:LOW:HIGH, logint:LOW:HIGH, "
         "choice:A|B|C",
