@@ -94,9 +94,11 @@ def test_a_signal_saves_exits_and_resume_gives_the_same_model_file(
     assert sorted(p.name for p in run.iterdir()) == [
         "checkpoint.npz",
         "config.json",
+        "diagnosis.json",
         "history.csv",
         "history.json",
         "model.npz",
+        "report.html",
     ]
 
 

@@ -161,3 +161,47 @@ assert "<img" not in page and "No plots in this report" in page
         HOME=str(tmp_path / "home"),
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def _train_cli(monkeypatch, capsys, digits, *argv):
+    """main(["train", ...]) on the synthetic digits: (exit status, stdout, stderr)."""
+    import scratchnet.data
+    from scratchnet.cli import main
+
+    monkeypatch.setattr(scratchnet.data, "load_dataset", lambda *a, **k: digits)
+    code = main(["train", "--hidden", "16", "--epochs", "2", "--validation-size", "80", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_out_writes_report_with_diagnosis(tmp_path, digits, monkeypatch, capsys):
+    run = tmp_path / "run"
+    code, out, err = _train_cli(monkeypatch, capsys, digits, "--out", str(run), "-q")
+    assert code == 0, err
+    assert f"report saved to {run / 'report.html'}" in out
+    diagnosis = json.loads((run / "diagnosis.json").read_text())
+    assert diagnosis["records"] and "probed during scratchnet train" in diagnosis["subject"]
+    assert isinstance(diagnosis["healthy"], bool)
+    page = (run / "report.html").read_text()
+    assert_self_contained(page)
+    assert "no diagnosis.json in this folder" not in page
+    assert "16" in page and "Diagnosis" in page
+    if HAVE_MPL:
+        assert len(images(page)) >= 4
+    assert not list(run.glob("*.part"))
+
+
+def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeypatch, capsys):
+    import scratchnet.report
+
+    def broken(*args, **kwargs):
+        raise ScratchnetError("plots exploded")
+
+    monkeypatch.setattr(scratchnet.report, "build_run_report", broken)
+    run = tmp_path / "run"
+    code, out, err = _train_cli(monkeypatch, capsys, digits, "--out", str(run), "-q")
+    assert code == 0
+    assert "warning: report.html not written (plots exploded)" in err
+    assert f"scratchnet report {run}" in err
+    assert (run / "model.npz").is_file() and not (run / "report.html").exists()
+    assert "report saved" not in out

@@ -216,6 +216,36 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
+def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | None:
+    """diagnosis.json from the run's probe, then report.html; a report that cannot be drawn
+    is a warning, not a failed run (the model and history are already saved)."""
+    from ..report import build_run_report
+
+    if probe is not None and probe.records:
+        from ..diagnose import analyse
+        from ..diagnose.run import Diagnosis, subject_of
+        from .diagnose import _json_default
+
+        n_classes = probe.n_classes or 10
+        findings = analyse(probe.records, n_classes=n_classes, config=config.to_dict())
+        subject = subject_of(config, n_classes) + " (probed during scratchnet train)"
+        diagnosis = Diagnosis(subject, probe.records, findings, n_classes)
+        with atomic_write(run_dir / "diagnosis.json", "w") as handle:
+            json.dump(diagnosis.as_dict(), handle, indent=1, default=_json_default)
+            handle.write("\n")
+        remove_stale_parts(run_dir / "diagnosis.json")
+    try:
+        return build_run_report(run_dir, test=test)
+    except (ScratchnetError, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(
+            f"scratchnet: warning: report.html not written ({first}); rebuild it with "
+            f"scratchnet report {run_dir}",
+            file=sys.stderr,
+        )
+        return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     saved = None
     resume = getattr(args, "resume", None)
@@ -337,10 +367,12 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
             handle.write("\n")
         for name in ("history.csv", "history.json", "config.json"):
             remove_stale_parts(run_dir / name)
+        report = _write_report(run_dir, config, probe, data[1])
     else:
         stem = output.with_suffix("")
         csv_path = result.history.save_csv(f"{stem}.history.csv")
         json_path = result.history.save_json(f"{stem}.history.json")
+        report = None
     elapsed = time.perf_counter() - started
     val = result.history.last("val_accuracy")
     print(
@@ -349,6 +381,7 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         + (f", validation {100 * val:.2f}%" if val is not None else "")
         + f")\ntime {result.train_seconds:.1f}s training, {elapsed:.1f}s in all\n"
         f"model saved to {output}\nhistory saved to {csv_path} and {json_path}"
+        + (f"\nreport saved to {report}" if report is not None else "")
     )
     if signals.stop:
         print(

@@ -52,9 +52,15 @@ def diagnose_training(
     findings = analyse(
         probe.records, n_classes=n_classes, config=config.to_dict(), diverged=diverged
     )
+    return Diagnosis(
+        subject_of(config, n_classes), probe.records, findings, n_classes, diverged, accuracy
+    )
+
+
+def subject_of(config: TrainConfig, n_classes: int) -> str:
+    """One line naming the trained network, for a Diagnosis."""
     hidden = ",".join(map(str, config.hidden)) or "none"
-    subject = (
+    return (
         f"{config.dataset} 784-{hidden}-{n_classes} {config.activation}, init "
         f"{config.init}, lr {config.learning_rate:g}, {config.epochs} epochs"
     )
-    return Diagnosis(subject, probe.records, findings, n_classes, diverged, accuracy)
