@@ -165,6 +165,9 @@ def test_checkpoint_every_is_kept_by_resume(tiny_cli, kill_at, cli, tmp_path):
         ),
         (["--resume", "RUN", "--preset", "fast", "--epochs", "2"], "drop --epochs, --preset"),
         (["--resume", "RUN", "--dataset", "mnist"], "drop --dataset"),
+        (["--resume", "RUN", "--threads", "1"], "drop --threads"),
+        (["--threads", "0"], "argument --threads: expected a positive integer; received '0'"),
+        (["--threads", "two"], "argument --threads: expected a positive integer; received 'two'"),
         (["--resume", "RUN", "--out", "RUN"], "argument --out: not allowed with argument --resume"),
         (["--checkpoint-every", "2"], "--checkpoint-every needs --out RUN_DIR"),
         (["--checkpoint-every", "0", "--out", "RUN"], "--checkpoint-every: expected a positive"),
@@ -208,3 +211,15 @@ def test_a_run_folder_in_use_is_refused(tiny_cli, cli, tmp_path):
     assert code == 1
     assert "is in use by another scratchnet train" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_threads_option_is_used_and_recorded(tiny_cli, cli, tmp_path, threads):
+    from scratchnet.threads import available
+
+    code, out, err = cli("train", *ARGS, "-q", "--threads", threads, "--out", tmp_path)
+    assert code == 0, err
+    if available():
+        unit = "thread" if threads == "1" else "threads"
+        assert f"s training ({threads} BLAS {unit})" in out
+        assert load_checkpoint(tmp_path / "checkpoint.npz").extra["blas_threads"] == int(threads)

@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --out: save the checkpoint every N epochs (and after the last) [default: 1]",
     )
+    train.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="BLAS threads for training, recorded in the checkpoint [default: 1 for narrow "
+        "networks, where a second thread costs more than it gives; every core for wide ones]",
+    )
     train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
     evaluate = commands.add_parser(

@@ -14,58 +14,33 @@ import numpy as np
 from ..train.recipe import TrainConfig
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer; received {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; received {text!r}")
-    return value
+def _checked(convert, accept, expected: str, name: str):
+    """An argparse type: `convert` the text (int or float), then keep it only if `accept`s it;
+    either failure is the one line 'expected EXPECTED; received TEXT'."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}")
+        return value
+
+    parse.__name__ = parse.__qualname__ = name
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; received {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; received {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; received {text!r}") from None
-    if not (value > 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number; received {text!r}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in [0, 1); received {text!r}"
-        ) from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); received {text!r}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0; received {text!r}") from None
-    if not (value >= 0 and np.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0; received {text!r}")
-    return value
+positive_int = _checked(int, lambda v: v >= 1, "a positive integer", "positive_int")
+non_negative_int = _checked(int, lambda v: v >= 0, "an integer >= 0", "non_negative_int")
+# NaN fails every comparison, so the float types refuse it as well as infinities.
+positive_float = _checked(
+    float, lambda v: v > 0 and np.isfinite(v), "a positive number", "positive_float"
+)
+unit_interval = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)", "unit_interval")
+non_negative_float = _checked(
+    float, lambda v: v >= 0 and np.isfinite(v), "a number >= 0", "non_negative_float"
+)
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:

@@ -177,6 +177,8 @@ def _options_given_with_resume(args: argparse.Namespace) -> list[str]:
     given = [name for name in given if name != "dataset" or args.dataset is not None]
     if hasattr(args, "preset"):
         given.append("preset")
+    if getattr(args, "threads", None) is not None:
+        given.append("threads")  # the checkpoint's own count keeps the resumed run bitwise
     return ["--" + name.replace("_", "-") for name in given]
 
 
@@ -214,6 +216,10 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
         lines.append(f"    evidence: {finding.evidence}")
         lines.append(f"    fix: {finding.fix}")
     return lines
+
+
+def _threads(count: int) -> str:
+    return "1 BLAS thread" if count == 1 else f"{count} BLAS threads"
 
 
 def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | None:
@@ -343,6 +349,7 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
             checkpoint_every=every,
             resume=saved,
             stop=signals.stop if checkpoint is not None else None,
+            threads=getattr(args, "threads", None),
         )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
@@ -379,7 +386,9 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         f"test accuracy {100 * result.test['accuracy']:.2f}%  (test loss "
         f"{result.test['loss']:.4f}"
         + (f", validation {100 * val:.2f}%" if val is not None else "")
-        + f")\ntime {result.train_seconds:.1f}s training, {elapsed:.1f}s in all\n"
+        + f")\ntime {result.train_seconds:.1f}s training"
+        + (f" ({_threads(result.threads)})" if result.threads else "")
+        + f", {elapsed:.1f}s in all\n"
         f"model saved to {output}\nhistory saved to {csv_path} and {json_path}"
         + (f"\nreport saved to {report}" if report is not None else "")
     )

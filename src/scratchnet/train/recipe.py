@@ -24,6 +24,7 @@ from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
 from ..optim.optimizer import Optimizer
+from ..threads import available as threads_available
 from ..threads import blas_threads, check_threads, choose_threads
 from .callbacks import Callback, EarlyStopping, LearningRateSchedule
 from .fit import evaluate, fit
@@ -190,6 +191,7 @@ class TrainResult:
     class_names: tuple[str, ...]
     test_predictions: np.ndarray = dataclasses.field(repr=False, default=None)
     test_labels: np.ndarray = dataclasses.field(repr=False, default=None)
+    threads: int | None = None  # the BLAS threads it trained with (None: not controllable)
 
 
 def make_augmenter(config: TrainConfig, rng: np.random.Generator) -> Augmenter | None:
@@ -358,4 +360,14 @@ def train_classifier(
         "test_loss": test.get("loss"),
         "epochs_trained": history.epochs,
     }
-    return TrainResult(model, history, test, config, seconds, names, predictions, test_labels)
+    return TrainResult(
+        model,
+        history,
+        test,
+        config,
+        seconds,
+        names,
+        predictions,
+        test_labels,
+        threads if threads_available() else None,
+    )
