@@ -27,3 +27,10 @@ def test_notebooks_ten_hidden_layers_train_with_he_init(mnist):
     config = TrainConfig(hidden=(100,) * 10, init="he-normal", epochs=10)
     result = train_classifier(config, data=mnist)
     assert result.test["accuracy"] >= 0.970
+
+
+def test_fast_preset_reaches_98_5_percent(mnist):
+    # The README's preset table: --preset fast, seed 0 (the other seeds are in the README).
+    result = train_classifier(TrainConfig.from_preset("fast"), data=mnist)
+    assert result.config.epochs == 12 and result.config.augment == "affine"
+    assert result.test["accuracy"] >= 0.985

@@ -33,19 +33,19 @@ PRESETS: dict[str, Preset] = {
         },
     ),
     "best": Preset(
-        "MNIST >= 99.2% with a fully-connected network: 784-2048-2048-10, dropout, elastic "
-        "distortions, 30 minutes on 2 cores",
+        "MNIST >= 99.2% with a fully-connected network: 784-1024-1024-10, light dropout, "
+        "max-norm, elastic distortions, 100 epochs (about 8 minutes on 2 cores)",
         {
-            "hidden": (2048, 2048),
+            "hidden": (1024, 1024),
             "optimizer": "sgd",
             "learning_rate": 0.05,
             "momentum": 0.9,
             "weight_decay": 0.0,
             "max_norm": 3.0,
-            "dropout": 0.3,
+            "dropout": 0.1,
             "schedule": "cosine",
             "batch_size": 128,
-            "epochs": 150,
+            "epochs": 100,
             "augment": "elastic",
         },
     ),
