@@ -75,6 +75,39 @@ def test_scaling_is_about_the_centre():
     assert out[0, 2, 2] == 0.0
 
 
+def test_flip_mirrors_left_right_like_fliplr():
+    image = asymmetric_pattern()
+    x = np.stack([image, image])
+    out = warp(x, affine_matrices(flip=[True, False]))
+    np.testing.assert_allclose(out[0], np.fliplr(image), atol=1e-9)
+    np.testing.assert_allclose(out[1], image, atol=1e-9)
+
+
+def test_flip_comes_before_the_rotation():
+    image = asymmetric_pattern()
+    out = warp(image[None], affine_matrices(90.0, flip=True))
+    np.testing.assert_allclose(out[0], np.rot90(np.fliplr(image)), atol=1e-9)
+
+
+def test_augmenter_flips_about_half_the_images_and_nothing_else():
+    image = asymmetric_pattern()
+    x = np.repeat(image[None], 400, axis=0)
+    out = Augmenter(**IDENTITY, flip=True, seed=0)(x)
+    mirrored = np.all(np.isclose(out, np.fliplr(image), atol=1e-6), axis=(1, 2))
+    kept = np.all(np.isclose(out, image, atol=1e-6), axis=(1, 2))
+    assert np.all(mirrored ^ kept)
+    assert 160 < mirrored.sum() < 240
+
+
+def test_flip_off_draws_the_same_warps_as_before():
+    # Without flip no extra numbers are drawn, so earlier seeds give the same warps.
+    x = digits(16)
+    plain = Augmenter(seed=3)(x)
+    also_plain = Augmenter(flip=False, seed=3)(x)
+    np.testing.assert_array_equal(plain, also_plain)
+    assert not np.array_equal(plain, Augmenter(flip=True, seed=3)(x))
+
+
 def test_samples_outside_the_image_are_background():
     x = np.ones((1, 784), dtype=np.float32)
     assert not warp(x, affine_matrices(shift=(30.0, 0.0))).any()
@@ -306,6 +339,8 @@ def test_empty_batch():
         ({"image_shape": (28, 0)}, "image_shape"),
         ({"image_shape": 784}, "image_shape"),
         ({"rng": 0}, "rng"),
+        ({"flip": "yes"}, "flip"),
+        ({"flip": 1}, "flip"),
     ],
 )
 def test_invalid_arguments_are_named(kwargs, name):

@@ -496,7 +496,7 @@ CASES = [
     pytest.param(
         lambda: TrainConfig(augment="mixup"),
         ValueError,
-        "augment must be one of none, affine, elastic",
+        "augment must be one of none, affine, elastic, affine-flip",
         id="config: augment",
     ),
     pytest.param(

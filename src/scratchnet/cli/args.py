@@ -209,7 +209,8 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     add(
         "--augment",
         choices=AUGMENTATIONS,
-        help="augment training images: affine (shift, rotate, scale) or elastic",
+        help="augment training images: affine (shift, rotate, scale), elastic (affine and "
+        "elastic distortions) or affine-flip (affine, and half mirrored: for clothes)",
     )
     add(
         "--early-stopping",

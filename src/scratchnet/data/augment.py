@@ -149,11 +149,13 @@ def affine_matrices(
     scale: Any = 1.0,
     shift: Any = (0.0, 0.0),
     *,
+    flip: Any = False,
     image_shape: Sequence[int] = (28, 28),
 ) -> np.ndarray:
-    """Forward maps p_out = c + shift + scale * R(rotation) (p_in - c), c the image centre.
+    """Forward maps p_out = c + shift + scale * R(rotation) M (p_in - c), c the image centre,
+    M = diag(-1, 1) (a left-right mirror) where flip is true, else the identity.
 
-    rotation (degrees, counterclockwise as displayed), scale: (batch,) or scalars; shift:
+    rotation (degrees, counterclockwise as displayed), scale, flip: (batch,) or scalars; shift:
     (batch, 2) or (2,) as (dx right, dy down) pixels -> (batch, 2, 3) float64 matrices [L | t]
     acting on (x, y, 1), ready for warp(); (2, 3) when every argument is a scalar.
     """
@@ -161,15 +163,17 @@ def affine_matrices(
     rotation = np.asarray(rotation, dtype=np.float64)
     scale = np.asarray(scale, dtype=np.float64)
     shift = np.asarray(shift, dtype=np.float64)
+    mirror = np.where(np.asarray(flip, dtype=bool), -1.0, 1.0)
     if shift.shape[-1:] != (2,):
         raise ValueError(f"shift must have shape (batch, 2) or (2,); received {shift.shape}")
-    batch = np.broadcast_shapes(rotation.shape, scale.shape, shift.shape[:-1])
+    batch = np.broadcast_shapes(rotation.shape, scale.shape, shift.shape[:-1], mirror.shape)
     theta = np.deg2rad(rotation)
     cos, sin = scale * np.cos(theta), scale * np.sin(theta)
     # y points down, so [[cos, sin], [-sin, cos]] turns the picture counterclockwise.
     linear = np.empty((*batch, 2, 2))
-    linear[..., 0, 0], linear[..., 0, 1] = cos, sin
-    linear[..., 1, 0], linear[..., 1, 1] = -sin, cos
+    # The mirror acts first, on x: it negates the first column of the rotation.
+    linear[..., 0, 0], linear[..., 0, 1] = cos * mirror, sin
+    linear[..., 1, 0], linear[..., 1, 1] = -sin * mirror, cos
     centre = np.array([(width - 1) / 2, (height - 1) / 2])
     matrices = np.empty((*batch, 2, 3))
     matrices[..., :2] = linear
@@ -405,7 +409,9 @@ class Augmenter:
     then, if elastic_alpha > 0, an elastic field alpha * Gaussian_sigma * U[-1, 1] (Simard et al.
     2003; alpha=34, sigma=4 is their MNIST setting) added to the sampling points. Outside is 0.
     The elastic field has mean zero, but at alpha=34, sigma=4 it stretches or squeezes single
-    images by up to ~30% of their ink; alpha around 10 keeps that within ~10%.
+    images by up to ~30% of their ink; alpha around 10 keeps that within ~10%. With
+    flip=True, each image is first mirrored left-right with probability 1/2 (for clothes, say,
+    which look the same mirrored; digits do not).
     Scratch buffers are reused from call to call (results are always new arrays), so an
     Augmenter is not thread-safe: give each thread its own.
 
@@ -417,6 +423,7 @@ class Augmenter:
     scale_range : (low, high) with 0 < low <= high, default (0.9, 1.1)
     elastic_alpha : float >= 0, default 0.0 (0 turns the elastic distortion off)
     elastic_sigma : float > 0, default 4.0 (pixels; the smoothness of the elastic field)
+    flip : bool, default False (mirror half of the images left-right)
     rng : np.random.Generator
         The source of the random warps. Required unless `seed` is given.
     seed : int, optional
@@ -432,10 +439,14 @@ class Augmenter:
         scale_range: Sequence[float] = (0.9, 1.1),
         elastic_alpha: float = 0.0,
         elastic_sigma: float = 4.0,
+        flip: bool = False,
         rng: np.random.Generator | None = None,
         seed: int | None = None,
     ) -> None:
         self.image_shape = _image_shape(image_shape)
+        if not isinstance(flip, bool | np.bool_):
+            raise ValueError(f"flip must be True or False; received flip={flip!r}")
+        self.flip = bool(flip)
         self.max_shift = _number("max_shift", max_shift)
         self.max_rotation = _number("max_rotation", max_rotation)
         if self.max_rotation > 180:
@@ -475,7 +486,11 @@ class Augmenter:
         rotation = rng.uniform(-self.max_rotation, self.max_rotation, batch)
         scale = rng.uniform(*self.scale_range, batch)
         shift = rng.uniform(-self.max_shift, self.max_shift, (batch, 2))
-        inverse = _invert(affine_matrices(rotation, scale, shift, image_shape=self.image_shape))
+        # Drawn only when asked for, so that the warps without it stay those of earlier versions.
+        flip = rng.random(batch) < 0.5 if self.flip else False
+        inverse = _invert(
+            affine_matrices(rotation, scale, shift, flip=flip, image_shape=self.image_shape)
+        )
         work = self._workspace(batch, x.dtype)
         displacement = None
         if self.elastic_alpha > 0:
@@ -502,6 +517,7 @@ class Augmenter:
             "scale_range": self.scale_range,
             "elastic_alpha": self.elastic_alpha,
             "elastic_sigma": self.elastic_sigma,
+            "flip": self.flip,
         }
 
     def __repr__(self) -> str:

@@ -34,7 +34,7 @@ from .nonfinite import NONFINITE_POLICIES, NonFinitePolicy
 if TYPE_CHECKING:
     from .checkpoint import SavedCheckpoint, StopRequest
 
-AUGMENTATIONS = ("none", "affine", "elastic")
+AUGMENTATIONS = ("none", "affine", "elastic", "affine-flip")
 
 
 @dataclasses.dataclass
@@ -47,7 +47,8 @@ class TrainConfig:
     sgd/rmsprop/adam, decoupled for adamw; dropout: the share of hidden units dropped in
     training; batch_norm: normalise each hidden layer; label_smoothing; clip_norm: clip the
     global gradient norm; max_norm: cap each unit's incoming weight norm; augment: none, affine
-    (shifts, rotations, scalings) or elastic (affine plus Simard's elastic distortions);
+    (shifts, rotations, scalings), elastic (affine plus Simard's elastic distortions) or
+    affine-flip (affine, and half the images mirrored left-right: for clothes, not digits);
     early_stopping: patience in epochs on validation accuracy (0: off), restoring the best
     weights; validation_size: examples held out of the training set; on_nonfinite: what a NaN
     or infinite loss does: stop (the default), skip-batch or halve-lr (see NonFinitePolicy).
@@ -200,6 +201,7 @@ def make_augmenter(config: TrainConfig, rng: np.random.Generator) -> Augmenter |
         return None
     elastic = config.augment == "elastic"
     return Augmenter(
+        flip=config.augment == "affine-flip",
         max_shift=2.0,
         max_rotation=10.0 if elastic else 8.0,
         scale_range=(0.9, 1.1),
