@@ -39,7 +39,7 @@ AUGMENTATIONS = ("none", "affine", "elastic", "affine-flip")
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Every setting of a training run. The defaults reach >= 98% on MNIST in about 25 s.
+    """Every setting of a training run. The defaults reach >= 98% on MNIST in about 20 s on 2 cores.
 
     hidden: widths of the hidden layers; optimizer: sgd (with momentum/nesterov), rmsprop,
     adam or adamw; learning_rate: the peak rate; schedule: constant, step, exponential, cosine
