@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis profiles and the real-data fixture.
+"""Shared test settings: hypothesis profiles, the real-data fixture, and synthetic digits.
 
 Real-data tests read MNIST from SCRATCHNET_DATA (CI points it at ../shared/data). They skip
 only when no data can be found at all, and never in CI (CI=true), where a skip would hide a
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -47,3 +48,24 @@ def mnist(data_dir):
     from scratchnet.data import load_dataset
 
     return load_dataset("mnist", data_dir, download=False)
+
+
+def make_digits(n_train: int = 400, n_test: int = 120, seed: int = 0):
+    """Three noisy 28x28 prototypes as uint8 images: ((x_train, y_train), (x_test, y_test))."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.integers(0, 256, (3, 28, 28))
+
+    def draw(count: int):
+        labels = rng.integers(0, 3, count)
+        noise = rng.normal(0, 110, (count, 28, 28))
+        images = np.clip(prototypes[labels] + noise, 0, 255).astype(np.uint8)
+        return images, labels.astype(np.uint8)
+
+    return draw(n_train), draw(n_test)
+
+
+@pytest.fixture(scope="session")
+def synthetic_digits():
+    """make_digits, for the conftests of tests/report and tests/experiments (with importlib
+    imports, a conftest cannot import another's functions)."""
+    return make_digits
