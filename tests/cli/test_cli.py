@@ -19,22 +19,6 @@ from scratchnet import load_model, mlp, save_model
 from scratchnet.cli import main
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse exits for --help and bad arguments
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
-    assert "Traceback" not in err
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     "argv, fragment",
     [
@@ -52,9 +36,11 @@ def one_error_line(err: str) -> str:
         ([], "the following arguments are required: COMMAND"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, monkeypatch, argv, fragment):
+def test_bad_arguments_exit_2_with_one_line(
+    tmp_path, monkeypatch, argv, fragment, run, one_error_line
+):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(capsys, *argv)
+    code, out, err = run(*argv)
     assert code == 2
     line = one_error_line(err)
     assert line.startswith("scratchnet")
@@ -62,31 +48,31 @@ def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, monkeypatch, argv,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_help_and_version(capsys):
-    code, out, _ = run(capsys, "--help")
+def test_help_and_version(run):
+    code, out, _ = run("--help")
     assert code == 0 and "train" in out and "predict" in out
-    code, out, _ = run(capsys, "train", "--help")
+    code, out, _ = run("train", "--help")
     assert code == 0 and "--hidden" in out and "--data-dir" in out
-    code, out, _ = run(capsys, "--version")
+    code, out, _ = run("--version")
     assert code == 0 and out.startswith("scratchnet ")
 
 
-def test_missing_data_exits_1_listing_places(capsys, tmp_path, monkeypatch):
+def test_missing_data_exits_1_listing_places(tmp_path, monkeypatch, run, one_error_line):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SCRATCHNET_NO_DOWNLOAD", "1")
     monkeypatch.delenv("SCRATCHNET_DATA", raising=False)
     output = tmp_path / "model.npz"
-    code, _, err = run(
-        capsys, "train", "--data-dir", str(tmp_path / "nowhere"), "-o", str(output), "-q"
-    )
+    code, _, err = run("train", "--data-dir", str(tmp_path / "nowhere"), "-o", str(output), "-q")
     assert code == 1
     line = one_error_line(err)
     assert "nowhere" in line and "SCRATCHNET_DATA" in line
     assert not output.exists()
 
 
-def test_truncated_idx_file_exits_1_and_leaves_nothing(capsys, tmp_path, data_dir, monkeypatch):
+def test_truncated_idx_file_exits_1_and_leaves_nothing(
+    tmp_path, data_dir, monkeypatch, run, one_error_line
+):
     monkeypatch.setenv("SCRATCHNET_NO_DOWNLOAD", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -98,16 +84,14 @@ def test_truncated_idx_file_exits_1_and_leaves_nothing(capsys, tmp_path, data_di
     raw = gzip.decompress((broken / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (broken / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(raw[:5000]))
     output = tmp_path / "out" / "model.npz"
-    code, _, err = run(
-        capsys, "train", "--data-dir", str(tmp_path / "data"), "-o", str(output), "-q"
-    )
+    code, _, err = run("train", "--data-dir", str(tmp_path / "data"), "-o", str(output), "-q")
     assert code == 1
     line = one_error_line(err)
     assert "t10k-labels-idx1-ubyte" in line and "truncated" in line
     assert not output.parent.exists() or list(output.parent.iterdir()) == []
 
 
-def test_model_missing_an_array_exits_1(capsys, tmp_path):
+def test_model_missing_an_array_exits_1(tmp_path, run, one_error_line):
     model = mlp(784, [8], 10, seed=0)
     good = save_model(model, tmp_path / "good.npz")
     with np.load(good) as archive:
@@ -115,17 +99,17 @@ def test_model_missing_an_array_exits_1(capsys, tmp_path):
     np.savez(tmp_path / "broken.npz", **arrays)
     image = tmp_path / "digit.png"
     _write_digit(image)
-    code, _, err = run(capsys, "predict", str(tmp_path / "broken.npz"), str(image))
+    code, _, err = run("predict", str(tmp_path / "broken.npz"), str(image))
     assert code == 1
     line = one_error_line(err)
     assert "layers.1.bias" in line and "missing" in line
 
 
-def test_predict_with_unreadable_image_exits_1(capsys, tmp_path):
+def test_predict_with_unreadable_image_exits_1(tmp_path, run, one_error_line):
     save_model(mlp(784, [8], 10, seed=0), tmp_path / "m.npz")
     bogus = tmp_path / "not-an-image.png"
     bogus.write_text("hello")
-    code, _, err = run(capsys, "predict", str(tmp_path / "m.npz"), str(bogus))
+    code, _, err = run("predict", str(tmp_path / "m.npz"), str(bogus))
     assert code == 1
     assert "not-an-image.png" in one_error_line(err)
 
@@ -175,10 +159,9 @@ def test_train_writes_model_and_history(trained):
     assert model.metadata["test_accuracy"] > 0.9
 
 
-def test_train_prints_epochs_and_summary(capsys, tmp_path, data_dir):
+def test_train_prints_epochs_and_summary(tmp_path, data_dir, run):
     output = tmp_path / "m.npz"
     code, out, _ = run(
-        capsys,
         "train",
         "--data-dir",
         str(data_dir),
@@ -196,12 +179,11 @@ def test_train_prints_epochs_and_summary(capsys, tmp_path, data_dir):
     assert "test accuracy" in out and f"model saved to {output}" in out
 
 
-def test_same_seed_gives_byte_identical_model(capsys, tmp_path, data_dir):
+def test_same_seed_gives_byte_identical_model(tmp_path, data_dir, run):
     paths = []
     for name in ("a", "b"):
         path = tmp_path / f"{name}.npz"
         code, _, _ = run(
-            capsys,
             "train",
             "--data-dir",
             str(data_dir),
@@ -219,7 +201,6 @@ def test_same_seed_gives_byte_identical_model(capsys, tmp_path, data_dir):
         paths.append(path)
     assert paths[0].read_bytes() == paths[1].read_bytes()
     code, _, _ = run(
-        capsys,
         "train",
         "--data-dir",
         str(data_dir),
@@ -236,12 +217,12 @@ def test_same_seed_gives_byte_identical_model(capsys, tmp_path, data_dir):
     assert (tmp_path / "c.npz").read_bytes() != paths[0].read_bytes()
 
 
-def test_evaluate_prints_scores_and_confusion_matrix(capsys, trained, data_dir):
-    code, out, _ = run(capsys, "evaluate", str(trained / "model.npz"), "--data-dir", str(data_dir))
+def test_evaluate_prints_scores_and_confusion_matrix(trained, data_dir, run):
+    code, out, _ = run("evaluate", str(trained / "model.npz"), "--data-dir", str(data_dir))
     assert code == 0
     assert "accuracy" in out and "precision" in out and "confusion matrix" in out
     code, out, _ = run(
-        capsys, "evaluate", str(trained / "model.npz"), "--data-dir", str(data_dir), "--json"
+        "evaluate", str(trained / "model.npz"), "--data-dir", str(data_dir), "--json"
     )
     report = json.loads(out)
     matrix = np.array(report["confusion_matrix"])
@@ -252,7 +233,7 @@ def test_evaluate_prints_scores_and_confusion_matrix(capsys, trained, data_dir):
     )
 
 
-def test_predict_reads_real_test_digits(capsys, trained, mnist, tmp_path):
+def test_predict_reads_real_test_digits(trained, mnist, tmp_path, run):
     from PIL import Image
 
     (_, _), (x_test, y_test) = mnist
@@ -263,7 +244,7 @@ def test_predict_reads_real_test_digits(capsys, trained, mnist, tmp_path):
         path = tmp_path / f"digit{i}_{y_test[i]}.png"
         image.save(path)
         paths.append(path)
-    code, out, _ = run(capsys, "predict", str(trained / "model.npz"), *map(str, paths), "--json")
+    code, out, _ = run("predict", str(trained / "model.npz"), *map(str, paths), "--json")
     assert code == 0
     results = json.loads(out)
     assert len(results) == 20
@@ -271,5 +252,5 @@ def test_predict_reads_real_test_digits(capsys, trained, mnist, tmp_path):
     assert correct >= 17
     top = results[0]["top"]
     assert len(top) == 3 and top[0]["probability"] >= top[1]["probability"]
-    code, out, _ = run(capsys, "predict", str(trained / "model.npz"), str(paths[0]))
+    code, out, _ = run("predict", str(trained / "model.npz"), str(paths[0]))
     assert code == 0 and out.startswith(str(paths[0]) + ": ")

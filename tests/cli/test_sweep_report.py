@@ -10,26 +10,10 @@ import shlex
 
 import pytest
 
-from scratchnet.cli import build_parser, main
+from scratchnet.cli import build_parser
 from scratchnet.cli.sweep import parse_grid, parse_random, read_value, resolve, train_command
 from scratchnet.cli.train import config_from_args
 from scratchnet.train.recipe import TrainConfig
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -51,9 +35,11 @@ def one_error_line(err: str) -> str:
         (["report"], "the following arguments are required: DIR"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, monkeypatch, argv, fragment):
+def test_bad_arguments_exit_2_with_one_line(
+    tmp_path, monkeypatch, argv, fragment, run, one_error_line
+):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, *argv)
+    code, _, err = run(*argv)
     assert code == 2
     line = one_error_line(err)
     assert line.startswith("scratchnet") and fragment in line
@@ -108,10 +94,9 @@ def test_the_winner_command_reads_back_as_the_same_config(config):
 
 
 @pytest.mark.slow
-def test_grid_sweep_on_mnist_prints_a_command_that_retrains_the_winner(capsys, tmp_path, data_dir):
+def test_grid_sweep_on_mnist_prints_a_command_that_retrains_the_winner(tmp_path, data_dir, run):
     out = tmp_path / "sweep"
     code, stdout, err = run(
-        capsys,
         "sweep",
         "--grid",
         "lr=0.1,0.01",
@@ -141,7 +126,6 @@ def test_grid_sweep_on_mnist_prints_a_command_that_retrains_the_winner(capsys, t
         assert (out / name).is_file(), name
     # The same command again runs nothing.
     code, stdout, _ = run(
-        capsys,
         "sweep",
         "--grid",
         "lr=0.1,0.01",
@@ -162,11 +146,10 @@ def test_grid_sweep_on_mnist_prints_a_command_that_retrains_the_winner(capsys, t
 
 
 @pytest.mark.slow
-def test_random_sweep_with_repeats_in_worker_processes(capsys, tmp_path, data_dir, monkeypatch):
+def test_random_sweep_with_repeats_in_worker_processes(tmp_path, data_dir, monkeypatch, run):
     monkeypatch.setenv("SCRATCHNET_DATA", str(data_dir))
     out = tmp_path / "random"
     code, stdout, err = run(
-        capsys,
         "sweep",
         "--random",
         "2",
@@ -194,10 +177,9 @@ def test_random_sweep_with_repeats_in_worker_processes(capsys, tmp_path, data_di
 
 
 @pytest.mark.slow
-def test_report_of_a_train_run_folder(capsys, tmp_path, data_dir):
+def test_report_of_a_train_run_folder(tmp_path, data_dir, run):
     run_dir = tmp_path / "run"
     code, _, err = run(
-        capsys,
         "train",
         "--hidden",
         "16",
@@ -213,21 +195,21 @@ def test_report_of_a_train_run_folder(capsys, tmp_path, data_dir):
     )
     assert code == 0, err
     (run_dir / "report.html").unlink(missing_ok=True)
-    code, stdout, err = run(capsys, "report", str(run_dir))
+    code, stdout, err = run("report", str(run_dir))
     assert code == 0, err
     assert stdout.strip() == f"report written to {run_dir / 'report.html'}"
     page = (run_dir / "report.html").read_text()
     assert "test accuracy" in page and "the test set could not be read" not in page
 
 
-def test_report_of_something_else_exits_1(capsys, tmp_path):
-    code, _, err = run(capsys, "report", str(tmp_path / "missing"))
+def test_report_of_something_else_exits_1(tmp_path, run, one_error_line):
+    code, _, err = run("report", str(tmp_path / "missing"))
     assert code == 1 and "no such folder" in one_error_line(err)
-    code, _, err = run(capsys, "report", str(tmp_path))
+    code, _, err = run("report", str(tmp_path))
     assert code == 1 and "neither a run folder" in one_error_line(err)
 
 
-def test_sweep_help_lists_the_distributions(capsys):
-    code, out, _ = run(capsys, "sweep", "--help")
+def test_sweep_help_lists_the_distributions(run):
+    code, out, _ = run("sweep", "--help")
     assert code == 0
     assert "loguniform:LOW:HIGH" in out and "--workers" in out and "--hidden" in out
