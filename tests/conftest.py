@@ -69,3 +69,20 @@ def synthetic_digits():
     """make_digits, for the conftests of tests/report and tests/experiments (with importlib
     imports, a conftest cannot import another's functions)."""
     return make_digits
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli(*argv) -> (exit status, stdout, stderr) of main([...]); argparse's SystemExit
+    becomes a status."""
+    from scratchnet.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main([str(arg) for arg in argv])
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

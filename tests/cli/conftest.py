@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scratchnet.cli import main
-
 
 @pytest.fixture
-def run(capsys):
-    """run(*argv) -> (exit status, stdout, stderr) of main([...]); argparse's SystemExit (for
-    --help and bad arguments) becomes a status."""
-
-    def call(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main([str(arg) for arg in argv])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
+def run(cli):
+    """run(*argv) -> (exit status, stdout, stderr): tests/conftest.py's `cli`."""
+    return cli
 
 
 @pytest.fixture

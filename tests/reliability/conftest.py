@@ -41,20 +41,3 @@ def tiny_cli(tiny_data, monkeypatch):
 
     monkeypatch.setattr(scratchnet.data, "load_dataset", load)
     return tiny_data
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli(*argv) -> (exit status, stdout, stderr) of main([...]); argparse's SystemExit
-    becomes a status."""
-    from scratchnet.cli import main
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main([str(arg) for arg in argv])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run

@@ -163,20 +163,17 @@ assert "<img" not in page and "No plots in this report" in page
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
-def _train_cli(monkeypatch, capsys, digits, *argv):
-    """main(["train", ...]) on the synthetic digits: (exit status, stdout, stderr)."""
+def _train_cli(monkeypatch, cli, digits, *argv):
+    """`scratchnet train ...` on the synthetic digits: (exit status, stdout, stderr)."""
     import scratchnet.data
-    from scratchnet.cli import main
 
     monkeypatch.setattr(scratchnet.data, "load_dataset", lambda *a, **k: digits)
-    code = main(["train", "--hidden", "16", "--epochs", "2", "--validation-size", "80", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli("train", "--hidden", "16", "--epochs", "2", "--validation-size", "80", *argv)
 
 
-def test_train_out_writes_report_with_diagnosis(tmp_path, digits, monkeypatch, capsys):
+def test_train_out_writes_report_with_diagnosis(tmp_path, digits, monkeypatch, cli):
     run = tmp_path / "run"
-    code, out, err = _train_cli(monkeypatch, capsys, digits, "--out", str(run), "-q")
+    code, out, err = _train_cli(monkeypatch, cli, digits, "--out", str(run), "-q")
     assert code == 0, err
     assert f"report saved to {run / 'report.html'}" in out
     diagnosis = json.loads((run / "diagnosis.json").read_text())
@@ -191,7 +188,7 @@ def test_train_out_writes_report_with_diagnosis(tmp_path, digits, monkeypatch, c
     assert not list(run.glob("*.part"))
 
 
-def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeypatch, capsys):
+def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeypatch, cli):
     import scratchnet.report
 
     def broken(*args, **kwargs):
@@ -199,7 +196,7 @@ def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeyp
 
     monkeypatch.setattr(scratchnet.report, "build_run_report", broken)
     run = tmp_path / "run"
-    code, out, err = _train_cli(monkeypatch, capsys, digits, "--out", str(run), "-q")
+    code, out, err = _train_cli(monkeypatch, cli, digits, "--out", str(run), "-q")
     assert code == 0
     assert "warning: report.html not written (plots exploded)" in err
     assert f"scratchnet report {run}" in err
