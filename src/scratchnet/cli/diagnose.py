@@ -88,16 +88,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         diagnosis = diagnose_training(config)
     if args.json:
-        print(json.dumps(diagnosis.as_dict(), indent=1, default=_json_default))
+        print(diagnosis.to_json())
     else:
         print(render(diagnosis))
     return 0
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-serialisable: {value!r}")
 
 
 def _diagnose_saved(args: argparse.Namespace):

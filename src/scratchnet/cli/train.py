@@ -230,15 +230,13 @@ def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | Non
     if probe is not None and probe.records:
         from ..diagnose import analyse
         from ..diagnose.run import Diagnosis, subject_of
-        from .diagnose import _json_default
 
         n_classes = probe.n_classes or 10
         findings = analyse(probe.records, n_classes=n_classes, config=config.to_dict())
         subject = subject_of(config, n_classes) + " (probed during scratchnet train)"
         diagnosis = Diagnosis(subject, probe.records, findings, n_classes)
         with atomic_write(run_dir / "diagnosis.json", "w") as handle:
-            json.dump(diagnosis.as_dict(), handle, indent=1, default=_json_default)
-            handle.write("\n")
+            handle.write(diagnosis.to_json() + "\n")
         remove_stale_parts(run_dir / "diagnosis.json")
     try:
         return build_run_report(run_dir, test=test)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
+
+import numpy as np
 
 from ..train.recipe import TrainConfig, train_classifier
 from .findings import Finding, analyse
@@ -31,6 +34,16 @@ class Diagnosis:
             "n_classes": self.n_classes,
             "records": self.records,
         }
+
+    def to_json(self) -> str:
+        """as_dict() as indented JSON (NumPy scalars in the records become plain numbers)."""
+        return json.dumps(self.as_dict(), indent=1, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
 
 
 def diagnose_training(
