@@ -72,8 +72,8 @@ def diagnose_training(
 
 def subject_of(config: TrainConfig, n_classes: int) -> str:
     """One line naming the trained network, for a Diagnosis."""
-    hidden = ",".join(map(str, config.hidden)) or "none"
+    widths = "-".join(map(str, (784, *config.hidden, n_classes)))
     return (
-        f"{config.dataset} 784-{hidden}-{n_classes} {config.activation}, init "
+        f"{config.dataset} {widths} {config.activation}, init "
         f"{config.init}, lr {config.learning_rate:g}, {config.epochs} epochs"
     )
