@@ -202,3 +202,15 @@ def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeyp
     assert f"scratchnet report {run}" in err
     assert (run / "model.npz").is_file() and not (run / "report.html").exists()
     assert "report saved" not in out
+
+
+def test_train_out_without_validation_drops_an_old_diagnosis(tmp_path, digits, monkeypatch, cli):
+    run = tmp_path / "run"
+    assert _train_cli(monkeypatch, cli, digits, "--out", str(run), "-q")[0] == 0
+    assert (run / "diagnosis.json").is_file()
+    code, out, err = _train_cli(
+        monkeypatch, cli, digits, "--out", str(run), "-q", "--validation-size", "0"
+    )
+    assert code == 0, err
+    assert not (run / "diagnosis.json").exists()
+    assert "no diagnosis.json in this folder" in (run / "report.html").read_text()

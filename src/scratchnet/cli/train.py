@@ -238,6 +238,9 @@ def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | Non
         with atomic_write(run_dir / "diagnosis.json", "w") as handle:
             handle.write(diagnosis.to_json() + "\n")
         remove_stale_parts(run_dir / "diagnosis.json")
+    else:
+        # No probe (no validation split): a diagnosis left by an earlier run here is not this one's.
+        (run_dir / "diagnosis.json").unlink(missing_ok=True)
     try:
         return build_run_report(run_dir, test=test)
     except (ScratchnetError, OSError, ValueError) as exc:
