@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -124,3 +127,117 @@ def test_bad_batch_size_raises(batch_size):
 def test_check_batch_size_accepts_numpy_integers():
     assert check_batch_size(np.int64(16)) == 16
     assert type(check_batch_size(np.int32(3))) is int
+
+
+# -- gathering modes ---------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(
+    n=st.integers(1, 120),
+    batch_size=st.integers(1, 30),
+    chunk_batches=st.integers(1, 5),
+    start=st.integers(0, 6),
+)
+def test_every_gathering_mode_draws_the_same_batches(n, batch_size, chunk_batches, start):
+    x, labels = _column(n)
+    order = np.random.default_rng(n).permutation(n)
+    epochs = {}
+    for gather in ("serial", "ahead"):
+        batches = MiniBatches(
+            x,
+            labels,
+            batch_size,
+            rng=np.random.default_rng(0),
+            gather=gather,
+            chunk_batches=chunk_batches,
+        )
+        start = min(start, len(batches))
+        epochs[gather] = [(xb.copy(), lb.copy()) for xb, lb in batches.epoch(order, start=start)]
+    size = min(batch_size, n)
+    expected = order[start * size :]
+    for epoch in epochs.values():
+        drawn = np.concatenate([xb[:, 0] for xb, _ in epoch]) if epoch else np.empty(0, int)
+        np.testing.assert_array_equal(drawn, expected)
+        assert all(xb.shape[0] == size for xb, _ in epoch[:-1])
+        for xb, lb in epoch:
+            np.testing.assert_array_equal(lb, xb[:, 0] * 10)
+
+
+def test_a_batch_gathered_ahead_holds_until_the_next_is_drawn():
+    # Each batch is checked when it arrives and again just before the next one is drawn, after
+    # the background thread has had time to fill the other chunk buffer.
+    x, labels = _column(200)
+    batches = MiniBatches(
+        x, labels, 8, rng=np.random.default_rng(1), gather="ahead", chunk_batches=2
+    )
+    order = batches.order()
+    for k, (xb, lb) in enumerate(batches.epoch(order)):
+        expected = order[k * 8 : (k + 1) * 8]
+        np.testing.assert_array_equal(xb[:, 0], expected)
+        time.sleep(0.002)
+        np.testing.assert_array_equal(xb[:, 0], expected)
+        np.testing.assert_array_equal(lb, expected * 10)
+
+
+def test_an_error_while_gathering_ahead_reaches_the_caller(monkeypatch):
+    x, labels = _column(40)
+    batches = MiniBatches(
+        x, labels, 4, rng=np.random.default_rng(0), gather="ahead", chunk_batches=2
+    )
+    real = batches._gather
+    calls = []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("no room for the third chunk")
+        return real(*args)
+
+    monkeypatch.setattr(batches, "_gather", failing)
+    drawn = []
+    with pytest.raises(MemoryError, match="third chunk"):
+        for xb, _ in batches.epoch():
+            drawn.append(xb.copy())
+    assert len(drawn) == 4  # the two chunks gathered before the failure
+
+
+def test_an_abandoned_epoch_stops_the_background_thread():
+    x, labels = _column(400)
+    batches = MiniBatches(x, labels, 4, rng=np.random.default_rng(0), gather="ahead")
+    epoch = batches.epoch()
+    next(epoch)
+    epoch.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("scratchnet-batches")]
+
+
+def test_the_default_gathers_ahead_only_with_big_data_and_a_spare_core(monkeypatch):
+    from scratchnet import threads
+    from scratchnet.data import batches as module
+
+    small = np.zeros((10, 3), np.float32)
+    big = np.zeros((module.PREFETCH_MIN_BYTES // 4, 1), np.float32)
+    labels_small, labels_big = np.zeros(10, int), np.zeros(big.shape[0], int)
+    monkeypatch.setattr(threads, "cpu_count", lambda: 2)
+    for used, expected in ((1, "ahead"), (2, "serial"), (None, "serial")):
+        monkeypatch.setattr(threads, "current_threads", lambda used=used: used)
+        assert MiniBatches(big, labels_big, 4).gather == expected
+        assert MiniBatches(small, labels_small, 4).gather == "serial"
+    monkeypatch.setattr(threads, "cpu_count", lambda: 1)
+    monkeypatch.setattr(threads, "current_threads", lambda: 1)
+    assert MiniBatches(big, labels_big, 4).gather == "serial"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"gather": "parallel"},
+            "gather must be one of serial, ahead or None; received 'parallel'",
+        ),
+        ({"chunk_batches": 0}, "chunk_batches must be a positive integer; received"),
+    ],
+)
+def test_bad_gathering_options_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MiniBatches(np.zeros((5, 3)), np.zeros(5), 2, **kwargs)

@@ -85,6 +85,28 @@ def test_workspace_grows_and_reuses():
     assert other.dtype == np.float64 and not np.shares_memory(other, big)
 
 
+def test_workspace_ones_are_ones_reused_and_sliced():
+    work = Workspace()
+    ones = work.ones("ones", 6, np.dtype(np.float32))
+    np.testing.assert_array_equal(ones, np.ones(6, np.float32))
+    fewer = work.ones("ones", 4, np.dtype(np.float32))
+    assert fewer.shape == (4,) and np.shares_memory(fewer, ones)
+    more = work.ones("ones", 9, np.dtype(np.float64))
+    np.testing.assert_array_equal(more, np.ones(9))
+    assert more.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_bias_gradient_is_the_batch_sum(dtype):
+    layer = Dense(6, 4, "relu", seed=0, dtype=dtype)
+    for batch in (5, 3, 5):  # a smaller last batch reuses the leading ones
+        layer.forward(_x(batch).astype(dtype), training=True)
+        grad_out = _x(batch, seed=batch).astype(dtype)[:, :4]
+        layer.backward(grad_out)
+        grad_z = grad_out * (layer.activation._out > 0)
+        np.testing.assert_allclose(layer.grads["bias"], grad_z.sum(axis=0), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_backward_is_bitwise_the_plain_formula(dtype):
     relu = ReLU()

@@ -223,6 +223,38 @@ def test_bad_integer_labels_raise(loss_cls, labels, match):
         loss_cls()(logits, labels)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", ">i8", "<u2", "int32"])
+def test_cross_entropy_takes_every_integer_label_dtype(dtype):
+    # 250 examples of uint8 labels: label * batch overflows uint8 unless widened first.
+    logits, labels = _logits(shape=(250, K)), _labels(batch=250)
+    expected = SoftmaxCrossEntropy()(logits, labels)
+    value, grad = SoftmaxCrossEntropy()(logits, labels.astype(dtype))
+    assert value == expected[0]
+    np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("dtype", ["int8", ">i8", "int16"])
+def test_negative_labels_raise_in_every_signed_dtype(dtype):
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 5\).*from -1"):
+        SoftmaxCrossEntropy()(_logits(), np.array([0, -1, 2, 3], dtype=dtype))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_value_and_gradient_match_the_textbook_formula(smoothing, reduction):
+    logits, labels = _logits(shape=(7, K)), _labels(batch=7)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    target = np.full((7, K), smoothing / K)
+    target[np.arange(7), labels] += 1 - smoothing
+    per_example = -(target * np.log(p)).sum(axis=1)
+    scale = 1 / 7 if reduction == "mean" else 1.0
+    loss = SoftmaxCrossEntropy(reduction, label_smoothing=smoothing)
+    value, grad = loss(logits, labels)
+    assert value == pytest.approx(per_example.sum() * scale, rel=1e-12)
+    assert loss.value(logits, labels) == value
+    np.testing.assert_allclose(grad, (p - target) * scale, rtol=1e-10, atol=1e-15)
+
+
 def test_float_labels_raise_for_cross_entropy():
     with pytest.raises(ValueError, match="labels must be integers; received dtype float64"):
         SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0.0, 1.0]))

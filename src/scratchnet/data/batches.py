@@ -1,27 +1,50 @@
 """Mini-batches for training: a fresh shuffle every epoch, gathered into reused buffers.
 
-Gathering with np.take(..., out=buffer) copies each batch into the same contiguous block, so
-the hot loop allocates nothing per step. It does not augment or preprocess (see features.py).
+Gathering with np.take(..., out=buffer) copies a chunk of batches at a time into the same
+contiguous block, so the hot loop allocates nothing per step. On a big data set, when BLAS
+leaves a CPU spare, the gathering runs one chunk ahead in a background thread (np.take releases
+the GIL), so it overlaps the training step instead of adding to it. It does not augment or
+preprocess (see features.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+GATHER_MODES = ("serial", "ahead")
+# Gathering with a second thread pays once the data no longer fit in the caches; below this the
+# copy is cheap and a thread would only add its hand-over cost.
+PREFETCH_MIN_BYTES = 8 << 20
+# About this many bytes of examples per gathered chunk: enough batches per hand-over that its
+# cost (tens of microseconds) vanishes, small enough that two chunks stay in the L3 cache.
+CHUNK_BYTES = 2 << 20
 
-def check_batch_size(batch_size: object) -> int:
+
+def check_batch_size(batch_size: object, name: str = "batch_size") -> int:
     """`batch_size` as a positive int, or a ValueError naming what was received."""
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, int | np.integer)
         or batch_size < 1
     ):
-        raise ValueError(
-            f"batch_size must be a positive integer; received batch_size={batch_size!r}"
-        )
+        raise ValueError(f"{name} must be a positive integer; received {name}={batch_size!r}")
     return int(batch_size)
+
+
+def _default_gather(nbytes: int) -> str:
+    """The gathering mode for a data set of `nbytes` on this machine (see MiniBatches)."""
+    if nbytes < PREFETCH_MIN_BYTES:
+        return "serial"
+    from .. import threads
+
+    cores = threads.cpu_count()
+    if cores < 2:
+        return "serial"
+    used = threads.current_threads()
+    return "ahead" if used is not None and used < cores else "serial"
 
 
 class MiniBatches:
@@ -38,7 +61,18 @@ class MiniBatches:
         Used to shuffle each epoch; None means the fixed order 0..n-1 (no shuffling).
     transform : callable, optional
         Applied to each x batch after it is drawn (augmentation): x_batch -> new x_batch of
-        the same shape. The data themselves are never modified.
+        the same shape, in the caller's thread. The data themselves are never modified.
+    gather : 'serial', 'ahead' or None (default)
+        How shuffled batches are copied out of x, chunk_batches batches at a time: 'serial' in
+        the caller's thread; 'ahead' in a background thread, one chunk ahead of training
+        (np.take releases the GIL), so the copying overlaps the training step. None picks
+        'ahead' when x is at least PREFETCH_MIN_BYTES and BLAS leaves a CPU spare, else
+        'serial': a small x sits in the caches and copies fast, and a thread that competes
+        with BLAS's threads for a core slows the matrix products more than it saves (on 2
+        cores, 'ahead' pays with 1 BLAS thread and costs with 2; benchmarks/README.md). The
+        batches are the same in both modes, bit for bit.
+    chunk_batches : int or None
+        Batches per gathered chunk (None: about CHUNK_BYTES of examples).
     """
 
     def __init__(
@@ -49,6 +83,8 @@ class MiniBatches:
         *,
         rng: np.random.Generator | None = None,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        gather: str | None = None,
+        chunk_batches: int | None = None,
     ) -> None:
         if x.shape[0] != labels.shape[0]:
             raise ValueError(
@@ -62,8 +98,20 @@ class MiniBatches:
         self.batch_size = min(check_batch_size(batch_size), x.shape[0])
         self.rng = rng
         self.transform = transform
-        self._x_buffer = np.empty((self.batch_size, *x.shape[1:]), dtype=x.dtype)
-        self._label_buffer = np.empty((self.batch_size, *labels.shape[1:]), dtype=labels.dtype)
+        if gather is None:
+            gather = _default_gather(self.x.nbytes)
+        if gather not in GATHER_MODES:
+            raise ValueError(
+                f"gather must be one of {', '.join(GATHER_MODES)} or None; received {gather!r}"
+            )
+        self.gather = gather
+        if chunk_batches is None:
+            row_bytes = max(1, self.x[:1].nbytes + self.labels[:1].nbytes)
+            chunk_batches = max(1, CHUNK_BYTES // (row_bytes * self.batch_size))
+        self.chunk_batches = check_batch_size(chunk_batches, "chunk_batches")
+        # Chunk buffers, (chunk_batches * batch_size, ...), made on first use: one for
+        # gathering in the caller's thread, two for gathering ahead.
+        self._buffers: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         """Batches per epoch: ceil(n / batch_size)."""
@@ -116,13 +164,63 @@ class MiniBatches:
             return
         if order is None:
             order = self.order()
-        for start in range(first * size, n, size):
-            index = order[start : start + size]
-            x_batch = self._x_buffer[: index.size]
-            label_batch = self._label_buffer[: index.size]
-            # mode="clip": the indices come from a permutation, so they are always in range,
-            # and with out= the default mode="raise" gathers through a temporary buffer
-            # (4x slower: 25 us against 6 us for 128 MNIST rows).
-            np.take(self.x, index, axis=0, out=x_batch, mode="clip")
-            np.take(self.labels, index, axis=0, out=label_batch, mode="clip")
-            yield x_batch, label_batch
+        if self.gather == "ahead":
+            yield from self._draw_ahead(order, first * size)
+            return
+        rows = self.chunk_batches * size
+        x_buffer = self._buffer("x0", self.x, rows)
+        label_buffer = self._buffer("labels0", self.labels, rows)
+        for lo in range(first * size, n, rows):
+            index = order[lo : lo + rows]
+            self._gather(index, x_buffer, label_buffer)
+            yield from self._batches_of(index.size, x_buffer, label_buffer)
+
+    def _batches_of(
+        self, rows: int, x_chunk: np.ndarray, label_chunk: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches in the first `rows` rows of a gathered chunk (views)."""
+        size = self.batch_size
+        for start in range(0, rows, size):
+            stop = min(start + size, rows)
+            yield x_chunk[start:stop], label_chunk[start:stop]
+
+    def _draw_ahead(self, order: np.ndarray, first: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The batches from example `first` on, each chunk gathered while the last is used.
+
+        Chunk k is gathered into buffer k % 2 while the caller trains on chunk k - 1 from the
+        other buffer; buffer k % 2 is only refilled once the caller has asked for the batch
+        after chunk k's last one, so every yielded view holds until the next batch is drawn.
+        """
+        n, size = self.x.shape[0], self.batch_size
+        rows = self.chunk_batches * size
+        buffers = [
+            (self._buffer(f"x{k}", self.x, rows), self._buffer(f"labels{k}", self.labels, rows))
+            for k in (0, 1)
+        ]
+        with ThreadPoolExecutor(1, thread_name_prefix="scratchnet-batches") as pool:
+            pending = pool.submit(self._gather, order[first : first + rows], *buffers[0])
+            for k, lo in enumerate(range(first, n, rows)):
+                x_chunk, label_chunk = pending.result()
+                hi = lo + rows
+                if hi < n:
+                    pending = pool.submit(self._gather, order[hi : hi + rows], *buffers[1 - k % 2])
+                yield from self._batches_of(x_chunk.shape[0], x_chunk, label_chunk)
+
+    def _buffer(self, name: str, like: np.ndarray, rows: int) -> np.ndarray:
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[0] < rows:
+            buffer = self._buffers[name] = np.empty((rows, *like.shape[1:]), dtype=like.dtype)
+        return buffer
+
+    def _gather(
+        self, index: np.ndarray, x_buffer: np.ndarray, label_buffer: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows `index` of x and labels, copied into the leading rows of the buffers."""
+        x_batch = x_buffer[: index.size]
+        label_batch = label_buffer[: index.size]
+        # mode="clip": the indices come from a permutation, so they are always in range,
+        # and with out= the default mode="raise" gathers through a temporary buffer
+        # (4x slower: 25 us against 6 us for 128 MNIST rows).
+        np.take(self.x, index, axis=0, out=x_batch, mode="clip")
+        np.take(self.labels, index, axis=0, out=label_batch, mode="clip")
+        return x_batch, label_batch

@@ -134,7 +134,10 @@ class Dense(Layer):
         grad_z = self.activation.backward(grad_out)
         # x.T is a transposed view: BLAS reads it as is (no copy of x).
         np.matmul(self._x.T, grad_z, out=self.grads["weight"])
-        np.sum(grad_z, axis=0, out=self.grads["bias"])
+        # The bias gradient, a sum over the batch, as ones @ grad_z: BLAS's matrix-vector
+        # product is 2-3x faster than np.sum(axis=0) on these shapes (benchmarks/README.md).
+        ones = self._work.ones("ones", grad_z.shape[0], grad_z.dtype)
+        np.matmul(ones, grad_z, out=self.grads["bias"])
         if not need_grad_in:
             return None
         weight = self.params["weight"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import log_softmax, sigmoid
+from .activations import sigmoid
 
 REDUCTIONS = ("mean", "sum")
 
@@ -35,6 +35,9 @@ def check_outputs(outputs: Any, name: str = "logits") -> tuple[int, int]:
     return outputs.shape
 
 
+_UNSIGNED = {np.dtype(f"i{size}"): np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
+
+
 def check_labels(labels: np.ndarray, n_classes: int, batch: int) -> np.ndarray:
     """Integer class labels (batch,) within [0, n_classes), or a ValueError saying what is wrong."""
     labels = np.asarray(labels)
@@ -46,7 +49,8 @@ def check_labels(labels: np.ndarray, n_classes: int, batch: int) -> np.ndarray:
         raise ValueError(f"labels must be integers; received dtype {labels.dtype}")
     # One reduction instead of two in the common case: seen as unsigned, a negative label is
     # huge, so max < n_classes holds exactly when every label is in [0, n_classes).
-    if batch and labels.view(labels.dtype.str.replace("i", "u")).max() >= n_classes:
+    unsigned = _UNSIGNED.get(labels.dtype) or labels.dtype.str.replace("i", "u")  # any order
+    if batch and labels.view(unsigned).max() >= n_classes:
         raise ValueError(
             f"labels must be in [0, {n_classes}); received values from {labels.min()} "
             f"to {labels.max()}"
@@ -72,7 +76,7 @@ class Loss:
         return self(outputs, targets)[0]
 
     def _reduce(self, per_example: np.ndarray) -> float:
-        total = float(np.sum(per_example, dtype=np.float64))
+        total = float(per_example.sum(dtype=np.float64))
         return total / per_example.shape[0] if self.reduction == "mean" else total
 
     def _scale(self, batch: int) -> float:
@@ -106,19 +110,13 @@ class SoftmaxCrossEntropy(Loss):
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
-        # Row offsets into the flat logits, kept for the next call with the same shape.
-        self._offsets: np.ndarray | None = None
-        self._offsets_key: tuple[int, int] | None = None
+        # arange(batch), kept for the next call with the same batch size.
+        self._rows: np.ndarray | None = None
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-        batch, n_classes = check_outputs(logits)
-        labels = check_labels(labels, n_classes, batch)
-        log_probs = log_softmax(logits)
-        # Row r's label sits at flat position r * k + label: one flat gather (and scatter
-        # below) is cheaper than the two-array fancy index log_probs[rows, labels].
-        flat_index = self._flat_index(labels, n_classes)
-        flat = log_probs.reshape(-1)
-        value = self._reduce(self._per_example(log_probs, flat.take(flat_index)))
+        exp, sums, flat_index, per_example = self._forward(logits, labels)
+        batch, n_classes = logits.shape
+        value = self._reduce(per_example)
         # d/dz_j [-log softmax(z)_y] = softmax(z)_j - [j == y], exactly: the softmax Jacobian and
         # the log's 1/p cancel. So the gradient is (probs - one_hot), divided by the batch size
         # for the mean. No division by a probability happens, so nothing can blow up.
@@ -126,39 +124,53 @@ class SoftmaxCrossEntropy(Loss):
         # exactly, because the smoothed targets still sum to 1: (probs - target) / batch.
         # probs - target is written as probs - s / k, then - (1 - s) at the label: no dense
         # one-hot is built.
-        grad = np.exp(log_probs, out=log_probs)
+        scale = self._scale(batch)
         smoothing = self.label_smoothing
+        np.multiply(exp, np.divide(scale, sums, out=sums), out=exp)
         if smoothing:
-            grad -= smoothing / n_classes
-        flat[flat_index] -= 1 - smoothing
-        grad *= self._scale(batch)
-        return value, grad
+            exp -= scale * smoothing / n_classes
+        exp.reshape(-1)[flat_index] -= scale * (1 - smoothing)
+        # (k, batch) -> a (batch, k) view: the layer below reads it as is (BLAS takes either
+        # order), so no copy back is needed.
+        return value, exp.T
 
     def value(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        return self._reduce(self._forward(logits, labels)[3])
+
+    def _forward(
+        self, logits: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The shared first half: (exp, sums, flat_index, per-example loss).
+
+        Works class-major, on a (k, batch) copy of the logits: the max and the sum per example
+        are then reductions down contiguous columns, 2-3x faster than along each short row of
+        k logits. exp[j, r] = exp(z_rj - max_j z_rj) and sums[r] = sum_j exp[j, r] (so
+        softmax = exp / sums); flat_index locates each example's label in exp.reshape(-1).
+        The max shift keeps exp finite (logits of +-1e4 give a finite loss and gradient).
+        """
         batch, n_classes = check_outputs(logits)
         labels = check_labels(labels, n_classes, batch)
-        log_probs = log_softmax(logits)
-        picked = log_probs.reshape(-1).take(self._flat_index(labels, n_classes))
-        return self._reduce(self._per_example(log_probs, picked))
-
-    def _flat_index(self, labels: np.ndarray, n_classes: int) -> np.ndarray:
-        """r * n_classes + labels[r] for each row r: the labels' positions in the flat logits."""
-        key = (labels.shape[0], n_classes)
-        if self._offsets_key != key:
-            self._offsets = np.arange(0, key[0] * n_classes, n_classes, dtype=np.intp)
-            self._offsets_key = key
-        return self._offsets + labels
-
-    def _per_example(self, log_probs: np.ndarray, picked: np.ndarray) -> np.ndarray:
-        """-sum_j target_j log p_j per example: (batch,), from picked = log p[label].
-
-        = -(1 - s) log p[label] - (s / k) sum_j log p_j, which needs no one-hot matrix.
-        """
+        shifted = np.array(logits.T, order="C")  # always a copy: logits are never modified
+        shifted -= shifted.max(axis=0)
+        # Example r's label sits at flat position label * batch + r: one flat gather (and
+        # scatter in __call__) is cheaper than the two-array fancy index shifted[labels, rows].
+        if self._rows is None or self._rows.shape[0] != batch:
+            self._rows = np.arange(batch, dtype=np.intp)
+        flat_index = np.multiply(labels, batch, dtype=np.intp)  # (uint8 labels would wrap)
+        flat_index += self._rows
+        picked = shifted.reshape(-1).take(flat_index)  # z_label - max
         smoothing = self.label_smoothing
-        if not smoothing:
-            return -picked
-        spread = log_probs.sum(axis=1, dtype=np.float64) / log_probs.shape[1]
-        return (1 - smoothing) * -picked - smoothing * spread
+        spread = shifted.sum(axis=0, dtype=np.float64) / n_classes if smoothing else None
+        exp = np.exp(shifted, out=shifted)
+        sums = exp.sum(axis=0)
+        # -log p_label = log(sum_j exp(z_j - max)) - (z_label - max)
+        log_sums = np.log(sums)
+        per_example = np.subtract(log_sums, picked, out=log_sums)
+        if smoothing:
+            # -sum_j t_j log p_j = -(1 - s) log p_label - (s / k) sum_j log p_j, where
+            # (1 / k) sum_j log p_j = mean_j (z_j - max) - log_sum: no one-hot matrix needed.
+            per_example = (1 - smoothing) * per_example - smoothing * (spread - np.log(sums))
+        return exp, sums, flat_index, per_example
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -29,6 +29,13 @@ class Workspace:
             array = self._arrays[name] = np.empty((rows, cols), dtype=dtype)
         return array if array.shape[0] == rows else array[:rows]
 
+    def ones(self, name: str, n: int, dtype: np.dtype) -> np.ndarray:
+        """A (n,) array of ones of `dtype`, the same memory as last time (do not write to it)."""
+        array = self._arrays.get(name)
+        if array is None or array.dtype != dtype or array.shape[0] < n:
+            array = self._arrays[name] = np.ones(n, dtype=dtype)
+        return array if array.shape[0] == n else array[:n]
+
     def clear(self) -> None:
         """Drop every array (the memory is freed once no caller holds a view)."""
         self._arrays.clear()
