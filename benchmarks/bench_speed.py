@@ -322,7 +322,8 @@ def write_report(out: Path, command: str, meta: dict, results: list, profiles: d
         "scored between epochs with the clock stopped), median over the seeds that reached it.",
         "- Same data (60,000 training images / 255, float32 for all but the notebook), "
         "architecture, batch size, epochs and thread count; each library's own default "
-        "initialisation. Inference: predicted labels for test images, best of several passes. "
+        "initialisation. "
+        "Inference: predicted labels for test images, best of several passes. "
         "Peak RSS: ru_maxrss of the run's process (data, library and training together).",
         "",
     ]

@@ -59,7 +59,10 @@ def test_thread_counts_are_validated(bad):
 
 
 def test_choose_threads_uses_one_thread_for_small_products_and_every_core_for_big_ones():
-    assert threads.choose_threads([784, 100, 10], 100, cores=2) == 1
+    assert threads.choose_threads([784, 16, 10], 4, cores=2) == 1
+    assert threads.choose_threads([784, 30, 10], 10, cores=2) == 1
+    assert threads.choose_threads([784, 50, 10], 32, cores=2) == 2
+    assert threads.choose_threads([784, 100, 10], 100, cores=2) == 2
     assert threads.choose_threads([784, 1024, 1024, 10], 128, cores=2) == 2
     assert threads.choose_threads([784, 1024, 1024, 10], 128, cores=8) == 8
     assert threads.choose_threads([784, 512, 256, 10], 128, cores=1) == 1

@@ -13,12 +13,14 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-# Below this many floating-point operations per matrix product, a second BLAS thread costs more
-# (waking it, splitting the work, waiting for it) than it saves. Measured on a 2-core AMD EPYC
-# with NumPy 2.4's OpenBLAS (benchmarks/README.md): 784-100-10 at batch 100 (15.7 MFLOP for its
-# largest product) trains faster with 1 thread; 784-512-256-10 at batch 128 (103 MFLOP) and
-# 784-1024-1024-10 at batch 128 (268 MFLOP) train faster with 2.
-SINGLE_THREAD_MAX_FLOPS = 40e6
+# Below this many floating-point operations per matrix product, a second BLAS thread costs as
+# much (waking it, splitting the work, waiting for it) as it saves. Measured on a 2-core AMD EPYC
+# with NumPy 2.4's OpenBLAS (benchmarks/bench_threads.py, results/threads.md), seconds per MNIST
+# epoch with 1 thread against 2: 784-16-10 at batch 4 (0.1 MFLOP for the largest product) and
+# 784-30-10 at batch 10 (0.47 MFLOP) the same within 1%; 784-50-10 at batch 32 (2.5 MFLOP) 8%
+# slower, 784-100-10 at batch 100 (15.7 MFLOP) 18% slower, 784-512-256-10 at batch 128 (103
+# MFLOP) 54% slower.
+SINGLE_THREAD_MAX_FLOPS = 1e6
 
 
 def _threadpoolctl() -> Any | None:
@@ -95,8 +97,8 @@ def choose_threads(sizes: Sequence[int], batch_size: int, *, cores: int | None =
 
     sizes: [n_in, hidden..., n_out], e.g. [784, 100, 10]. The largest matrix product of a step
     is batch_size x n_in x n_out for the widest pair of adjacent layers; if it is under
-    SINGLE_THREAD_MAX_FLOPS, one thread is fastest (the products are too small to split
-    profitably), otherwise `cores` threads are used. `cores` defaults to the BLAS's current
+    SINGLE_THREAD_MAX_FLOPS, one thread is used (the products are too small for a second to
+    pay), otherwise `cores` threads. `cores` defaults to the BLAS's current
     thread count (so a limit set from outside, OPENBLAS_NUM_THREADS=1 or a sweep's worker
     processes, is never raised), or to the CPUs this process may use.
     """

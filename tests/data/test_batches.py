@@ -211,30 +211,17 @@ def test_an_abandoned_epoch_stops_the_background_thread():
     assert not [t for t in threading.enumerate() if t.name.startswith("scratchnet-batches")]
 
 
-def test_the_default_gathers_ahead_only_with_big_data_and_a_spare_core(monkeypatch):
-    from scratchnet import threads
-    from scratchnet.data import batches as module
-
-    small = np.zeros((10, 3), np.float32)
-    big = np.zeros((module.PREFETCH_MIN_BYTES // 4, 1), np.float32)
-    labels_small, labels_big = np.zeros(10, int), np.zeros(big.shape[0], int)
-    monkeypatch.setattr(threads, "cpu_count", lambda: 2)
-    for used, expected in ((1, "ahead"), (2, "serial"), (None, "serial")):
-        monkeypatch.setattr(threads, "current_threads", lambda used=used: used)
-        assert MiniBatches(big, labels_big, 4).gather == expected
-        assert MiniBatches(small, labels_small, 4).gather == "serial"
-    monkeypatch.setattr(threads, "cpu_count", lambda: 1)
-    monkeypatch.setattr(threads, "current_threads", lambda: 1)
-    assert MiniBatches(big, labels_big, 4).gather == "serial"
+def test_batches_are_gathered_serially_unless_asked():
+    x, labels = _column(10)
+    assert MiniBatches(x, labels, 4).gather == "serial"
+    assert MiniBatches(x, labels, 4, gather="ahead").gather == "ahead"
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (
-            {"gather": "parallel"},
-            "gather must be one of serial, ahead or None; received 'parallel'",
-        ),
+        ({"gather": "parallel"}, "gather must be one of serial, ahead; received gather='parall"),
+        ({"gather": None}, "gather must be one of serial, ahead; received gather=None"),
         ({"chunk_batches": 0}, "chunk_batches must be a positive integer; received"),
     ],
 )

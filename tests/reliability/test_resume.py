@@ -369,6 +369,7 @@ def test_a_resumed_run_keeps_its_blas_thread_count(tiny_data, tmp_path, monkeypa
         yield
 
     monkeypatch.setattr(recipe, "blas_threads", spy)
+    monkeypatch.setattr(recipe, "choose_threads", lambda *args, **kwargs: 1)
     path = tmp_path / "checkpoint.npz"
     _interrupted(_config(), tiny_data, path, 3)
     assert load_checkpoint(path).extra["blas_threads"] == used[-1] == 1

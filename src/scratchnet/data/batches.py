@@ -1,9 +1,8 @@
 """Mini-batches for training: a fresh shuffle every epoch, gathered into reused buffers.
 
 Gathering with np.take(..., out=buffer) copies a chunk of batches at a time into the same
-contiguous block, so the hot loop allocates nothing per step. On a big data set, when BLAS
-leaves a CPU spare, the gathering runs one chunk ahead in a background thread (np.take releases
-the GIL), so it overlaps the training step instead of adding to it. It does not augment or
+contiguous block, so the hot loop allocates nothing per step; on request (gather="ahead") a
+background thread gathers one chunk ahead while the caller trains. It does not augment or
 preprocess (see features.py).
 """
 
@@ -15,9 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 GATHER_MODES = ("serial", "ahead")
-# Gathering with a second thread pays once the data no longer fit in the caches; below this the
-# copy is cheap and a thread would only add its hand-over cost.
-PREFETCH_MIN_BYTES = 8 << 20
 # About this many bytes of examples per gathered chunk: enough batches per hand-over that its
 # cost (tens of microseconds) vanishes, small enough that two chunks stay in the L3 cache.
 CHUNK_BYTES = 2 << 20
@@ -32,19 +28,6 @@ def check_batch_size(batch_size: object, name: str = "batch_size") -> int:
     ):
         raise ValueError(f"{name} must be a positive integer; received {name}={batch_size!r}")
     return int(batch_size)
-
-
-def _default_gather(nbytes: int) -> str:
-    """The gathering mode for a data set of `nbytes` on this machine (see MiniBatches)."""
-    if nbytes < PREFETCH_MIN_BYTES:
-        return "serial"
-    from .. import threads
-
-    cores = threads.cpu_count()
-    if cores < 2:
-        return "serial"
-    used = threads.current_threads()
-    return "ahead" if used is not None and used < cores else "serial"
 
 
 class MiniBatches:
@@ -62,15 +45,16 @@ class MiniBatches:
     transform : callable, optional
         Applied to each x batch after it is drawn (augmentation): x_batch -> new x_batch of
         the same shape, in the caller's thread. The data themselves are never modified.
-    gather : 'serial', 'ahead' or None (default)
-        How shuffled batches are copied out of x, chunk_batches batches at a time: 'serial' in
-        the caller's thread; 'ahead' in a background thread, one chunk ahead of training
-        (np.take releases the GIL), so the copying overlaps the training step. None picks
-        'ahead' when x is at least PREFETCH_MIN_BYTES and BLAS leaves a CPU spare, else
-        'serial': a small x sits in the caches and copies fast, and a thread that competes
-        with BLAS's threads for a core slows the matrix products more than it saves (on 2
-        cores, 'ahead' pays with 1 BLAS thread and costs with 2; benchmarks/README.md). The
-        batches are the same in both modes, bit for bit.
+    gather : 'serial' (default) or 'ahead'
+        How shuffled batches are copied out of x, chunk_batches batches at a time: in the
+        caller's thread, or 'ahead' in a background thread, one chunk ahead of training
+        (np.take releases the GIL), so that the copying overlaps the training step. 'ahead'
+        needs a core that BLAS leaves idle, and even then it depends on the network: on a
+        2-core machine with 1 BLAS thread it made 784-100-10 at batch 100 7% faster, but
+        784-512-256-10 at batch 128 5% and 784-16-10 at batch 4 13% slower (a thread competing
+        with BLAS for a core, or taking the GIL from a step of many tiny calls, costs more
+        than the copy; benchmarks/results/threads.md). The batches are the same in both
+        modes, bit for bit.
     chunk_batches : int or None
         Batches per gathered chunk (None: about CHUNK_BYTES of examples).
     """
@@ -83,7 +67,7 @@ class MiniBatches:
         *,
         rng: np.random.Generator | None = None,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
-        gather: str | None = None,
+        gather: str = "serial",
         chunk_batches: int | None = None,
     ) -> None:
         if x.shape[0] != labels.shape[0]:
@@ -98,11 +82,9 @@ class MiniBatches:
         self.batch_size = min(check_batch_size(batch_size), x.shape[0])
         self.rng = rng
         self.transform = transform
-        if gather is None:
-            gather = _default_gather(self.x.nbytes)
         if gather not in GATHER_MODES:
             raise ValueError(
-                f"gather must be one of {', '.join(GATHER_MODES)} or None; received {gather!r}"
+                f"gather must be one of {', '.join(GATHER_MODES)}; received gather={gather!r}"
             )
         self.gather = gather
         if chunk_batches is None:

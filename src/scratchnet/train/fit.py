@@ -178,6 +178,7 @@ def fit(
     shuffle: bool = True,
     augment: Callable[[np.ndarray], np.ndarray] | None = None,
     start: ResumePoint | None = None,
+    gather: str = "serial",
 ) -> History:
     """Train `model` on `train` = (x, labels) with mini-batch gradient descent.
 
@@ -189,6 +190,10 @@ def fit(
 
     `augment`, if given, maps each training batch of features to a new one (for example a
     scratchnet.data.augment.Augmenter); validation data are never augmented.
+
+    `gather`: 'serial' (default) copies each chunk of shuffled batches in this thread; 'ahead'
+    copies the next chunk in a background thread while training (see
+    scratchnet.data.batches.MiniBatches for when that pays). The results are the same.
 
     `start` continues a checkpointed run (see ResumePoint and scratchnet.train.checkpoint):
     with the same data, settings and restored state, the weights come out bitwise the same as
@@ -215,7 +220,9 @@ def fit(
         raise TypeError(f"rng must be a numpy.random.Generator; received rng={rng!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be a callable x_batch -> x_batch; received {augment!r}")
-    batches = MiniBatches(x, labels, batch_size, rng=rng if shuffle else None, transform=augment)
+    batches = MiniBatches(
+        x, labels, batch_size, rng=rng if shuffle else None, transform=augment, gather=gather
+    )
     history = History()
     state = TrainingState(
         model, loss, optimizer, epochs, len(batches), history, validation=validation
