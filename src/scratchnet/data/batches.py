@@ -49,12 +49,12 @@ class MiniBatches:
         How shuffled batches are copied out of x, chunk_batches batches at a time: in the
         caller's thread, or 'ahead' in a background thread, one chunk ahead of training
         (np.take releases the GIL), so that the copying overlaps the training step. 'ahead'
-        needs a core that BLAS leaves idle, and even then it depends on the network: on a
-        2-core machine with 1 BLAS thread it made 784-100-10 at batch 100 7% faster, but
-        784-512-256-10 at batch 128 5% and 784-16-10 at batch 4 13% slower (a thread competing
-        with BLAS for a core, or taking the GIL from a step of many tiny calls, costs more
-        than the copy; benchmarks/results/threads.md). The batches are the same in both
-        modes, bit for bit.
+        needs a core that BLAS leaves idle, and even then it depends on the step: on a 2-core
+        machine with 1 BLAS thread it made 784-50-10 at batch 32 and 784-100-10 at batch 100
+        6-8% faster, but 784-16-10 at batch 4 5% slower, and with 2 BLAS threads it was 2-5%
+        slower on every network tried (a thread competing with BLAS for a core, or taking the
+        GIL from a step of many tiny calls, costs more than the copy saves;
+        benchmarks/results/threads.md). The batches are the same in both modes, bit for bit.
     chunk_batches : int or None
         Batches per gathered chunk (None: about CHUNK_BYTES of examples).
     """
