@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         metavar="N",
-        help="BLAS threads for training, recorded in the checkpoint [default: 1 for narrow "
-        "networks, where a second thread costs more than it gives; every core for wide ones]",
+        help="BLAS threads for training, recorded in the checkpoint [default: every core, or "
+        "1 when a step's largest matrix product is under 1 MFLOP (tiny networks or batches), "
+        "where a second thread does not pay]",
     )
     train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
