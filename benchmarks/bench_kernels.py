@@ -1,0 +1,152 @@
+"""The small kernels of a training step, each against the plainer form it replaced.
+
+Times, side by side in one run, the pieces whose faster form the engine uses: the bias gradient
+(np.sum over the batch against ones @ grad_z, a BLAS matrix-vector product), the softmax
+cross-entropy (a row-major log-softmax reference against scratchnet's class-major
+SoftmaxCrossEntropy) and the batch gathering (one np.take per batch against one per chunk of
+about 2 MB, as MiniBatches does). Each pair alternates, best of several repeats.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_kernels.py \
+        --out benchmarks/results
+
+Writes kernels.md under --out (and prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scratchnet.data.batches import CHUNK_BYTES
+from scratchnet.nn import SoftmaxCrossEntropy
+from scratchnet.threads import blas_threads
+
+
+def best_of(function, calls: int, repeats: int = 7) -> float:
+    """Microseconds per call, the best of `repeats` runs of `calls` calls."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(calls):
+            function()
+        best = min(best, time.perf_counter() - started)
+    return best / calls * 1e6
+
+
+def row_major_cross_entropy(logits: np.ndarray, labels: np.ndarray):
+    """The plain form: log-softmax along each row, then (softmax - one_hot) / batch."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(logits.shape[0])
+    value = -float(log_probs[rows, labels].sum(dtype=np.float64)) / logits.shape[0]
+    grad = np.exp(log_probs)
+    grad[rows, labels] -= 1
+    grad /= logits.shape[0]
+    return value, grad
+
+
+def pairs(rng: np.random.Generator) -> list[tuple[str, str, object, str, object]]:
+    """(what, plain form, its call, engine form, its call)."""
+    out = []
+    for batch, width in ((100, 100), (100, 10), (128, 1024)):
+        grad = rng.standard_normal((batch, width)).astype(np.float32)
+        bias = np.empty(width, np.float32)
+        ones = np.ones(batch, np.float32)
+        out.append(
+            (
+                f"bias gradient of a ({batch}, {width}) grad_z",
+                "np.sum(axis=0)",
+                lambda g=grad, b=bias: np.sum(g, axis=0, out=b),
+                "ones @ grad_z",
+                lambda g=grad, b=bias, o=ones: np.matmul(o, g, out=b),
+            )
+        )
+    loss = SoftmaxCrossEntropy()
+    for batch in (100, 128):
+        logits = rng.standard_normal((batch, 10)).astype(np.float32)
+        labels = rng.integers(0, 10, batch)
+        out.append(
+            (
+                f"softmax cross-entropy and gradient, ({batch}, 10) logits",
+                "row-major log-softmax",
+                lambda z=logits, y=labels: row_major_cross_entropy(z, y),
+                "SoftmaxCrossEntropy (class-major)",
+                lambda z=logits, y=labels: loss(z, y),
+            )
+        )
+    x = rng.random((60_000, 784), dtype=np.float32)
+    order = rng.permutation(60_000)
+    batch = 100
+    chunk = max(1, CHUNK_BYTES // (x[:1].nbytes * batch)) * batch
+    buffer = np.empty((chunk, 784), np.float32)
+
+    def per_batch():
+        for start in range(0, 60_000, batch):
+            np.take(x, order[start : start + batch], axis=0, out=buffer[:batch], mode="clip")
+
+    def per_chunk():
+        for start in range(0, 60_000, chunk):
+            index = order[start : start + chunk]
+            np.take(x, index, axis=0, out=buffer[: index.size], mode="clip")
+
+    out.append(
+        (
+            "gathering one shuffled epoch of (60000, 784) float32, batch 100",
+            "np.take per batch",
+            per_batch,
+            f"np.take per chunk of {chunk} rows",
+            per_chunk,
+        )
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
+    parser.add_argument("--out", default=None, help="folder for kernels.md")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    lines = [
+        "# Kernels of a training step: the plain form against the engine's",
+        "",
+        "Made by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python "
+        f"benchmarks/bench_kernels.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
+        f"on {dt.datetime.now():%Y-%m-%d %H:%M}, NumPy {np.__version__}. Microseconds per "
+        "call, best of 7 repeats, the two forms alternating.",
+        "",
+        "| kernel | plain form | us | engine's form | us | engine / plain |",
+        "|---|---|---|---|---|---|",
+    ]
+    with blas_threads(args.threads), np.errstate(all="ignore"):
+        for what, plain_name, plain, engine_name, engine in pairs(rng):
+            calls = 3 if "epoch" in what else 2000
+            times = {"plain": [], "engine": []}
+            for _ in range(2):  # alternate the two forms
+                times["plain"].append(best_of(plain, calls))
+                times["engine"].append(best_of(engine, calls))
+            plain_us, engine_us = min(times["plain"]), min(times["engine"])
+            lines.append(
+                f"| {what} | {plain_name} | {plain_us:,.1f} | {engine_name} | {engine_us:,.1f} "
+                f"| {engine_us / plain_us:.2f} |"
+            )
+            print(lines[-1], file=sys.stderr, flush=True)
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        temporary = out / "kernels.md.tmp"
+        temporary.write_text(text)
+        os.replace(temporary, out / "kernels.md")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
