@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scratchnet.data.batches import MiniBatches, check_batch_size
+from scratchnet.data.features import PIXEL_SCALE, images_to_features
 
 # The data tests' autouse `isolated` fixture only points environment variables at tmp_path;
 # it is harmless to share it between hypothesis examples.
@@ -228,3 +229,74 @@ def test_batches_are_gathered_serially_unless_asked():
 def test_bad_gathering_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MiniBatches(np.zeros((5, 3)), np.zeros(5), 2, **kwargs)
+
+
+# -- 8-bit pixels scaled on the way ------------------------------------------------------------
+
+
+def _pixels(n: int, width: int = 6, dtype=np.uint8) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(n)
+    return rng.integers(0, 256, (n, width)).astype(dtype), rng.integers(0, 10, n)
+
+
+@PROPERTY
+@given(
+    n=st.integers(1, 90),
+    batch_size=st.integers(1, 25),
+    chunk_batches=st.integers(1, 4),
+    gather=st.sampled_from(["serial", "ahead"]),
+    shuffle=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    raw=st.sampled_from([np.uint8, np.int64]),
+)
+def test_scaled_batches_are_bitwise_the_float_features(
+    n, batch_size, chunk_batches, gather, shuffle, dtype, raw
+):
+    images, labels = _pixels(n, dtype=raw)
+    features = images_to_features(images, dtype)
+
+    def batches(x, **kwargs):
+        rng = np.random.default_rng(4) if shuffle else None
+        return MiniBatches(
+            x, labels, batch_size, rng=rng, gather=gather, chunk_batches=chunk_batches, **kwargs
+        )
+
+    scaled = _epoch(batches(images, scale=PIXEL_SCALE, dtype=dtype))
+    plain = _epoch(batches(features))
+    assert len(scaled) == len(plain)
+    for (xs, ls), (xp, lp) in zip(scaled, plain, strict=True):
+        assert xs.dtype == np.dtype(dtype)
+        # Bit for bit: view the floats as integers so that -0.0 and 0.0 would differ too.
+        np.testing.assert_array_equal(xs.view(f"u{xs.itemsize}"), xp.view(f"u{xp.itemsize}"))
+        np.testing.assert_array_equal(ls, lp)
+
+
+def test_scaled_batches_hold_values_in_zero_one_and_keep_x_unchanged():
+    images, labels = _pixels(50)
+    before = images.copy()
+    batches = MiniBatches(images, labels, 8, rng=np.random.default_rng(0), scale=1 / 255)
+    drawn = np.concatenate([xb for xb, _ in _epoch(batches)])
+    assert drawn.dtype == np.float32 and drawn.min() >= 0 and drawn.max() <= 1
+    assert sorted(np.round(drawn * 255).astype(int).sum(axis=1)) == sorted(
+        images.astype(int).sum(axis=1)
+    )
+    np.testing.assert_array_equal(images, before)
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "match"),
+    [
+        (np.zeros((5, 3), np.float32), {"scale": 1 / 255}, "scale is for integer x .* float32"),
+        (np.zeros((5, 3), np.uint8), {"scale": 0}, r"scale must be a finite number > 0; .*=0"),
+        (np.zeros((5, 3), np.uint8), {"scale": -1.0}, "scale must be a finite number > 0"),
+        (np.zeros((5, 3), np.uint8), {"scale": float("nan")}, "scale must be a finite number"),
+        (np.zeros((5, 3), np.uint8), {"scale": "x"}, "scale must be a finite number"),
+        (np.zeros((5, 3), np.uint8), {"scale": True}, "scale must be a finite number"),
+        (np.zeros((5, 3), np.uint8), {"scale": 1.0, "dtype": np.int32}, "dtype must be float32"),
+        (np.zeros((5, 3), np.uint8), {"scale": 1.0, "dtype": "nope"}, "dtype must be float32"),
+        (np.zeros((5, 3), np.uint8), {"scale": 1.0, "dtype": None}, "dtype must be float32"),
+    ],
+)
+def test_bad_scaling_options_raise(x, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MiniBatches(x, np.zeros(5), 2, **kwargs)

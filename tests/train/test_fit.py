@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pytest
 
+from scratchnet.data.features import PIXEL_SCALE, images_to_features
 from scratchnet.nn import Dense, MeanSquaredError, Sequential, SoftmaxCrossEntropy, mlp
 from scratchnet.optim import SGD, CosineDecay
 from scratchnet.train import Callback, History, LearningRateSchedule, evaluate, fit
@@ -185,6 +186,37 @@ def test_shuffle_changes_the_result_and_no_shuffle_needs_no_seed():
         seed=123,
     )
     np.testing.assert_array_equal(_weights(again)[0], _weights(ordered)[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_integer_x_scaled_per_batch_trains_bitwise_like_the_float_features(dtype, shuffle):
+    # x_scale keeps 8-bit inputs as bytes and scales each batch: the same run, bit for bit.
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, (60, 4), dtype=np.uint8)
+    labels = (pixels[:, 0] // 86).astype(np.int64)  # 0..2
+    before = pixels.copy()
+    runs = []
+    for x, x_scale in ((images_to_features(pixels, dtype), None), (pixels, PIXEL_SCALE)):
+        model = _model(dtype=dtype)
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            SGD(0.1, momentum=0.9),
+            (x, labels),
+            epochs=3,
+            batch_size=7,
+            seed=3,
+            shuffle=shuffle,
+            x_scale=x_scale,
+        )
+        runs.append((_weights(model), history.history["loss"]))
+    (weights_a, loss_a), (weights_b, loss_b) = runs
+    for a, b in zip(weights_a, weights_b, strict=True):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(pixels, before)
 
 
 def test_fit_does_not_modify_the_training_data():
@@ -455,6 +487,19 @@ def _fit_args(**overrides):
         ({"train": (np.full((12, 4), np.nan), np.zeros(12, int))}, "NaN"),
         ({"train": np.zeros((12, 4))}, r"train must be a pair \(x, labels\)"),
         ({"train": (np.zeros((0, 4), np.float32), np.zeros(0, int))}, "empty"),
+        ({"x_scale": 0.5}, "train: scale is for integer x .* dtype float32"),
+        (
+            {"train": (np.zeros((12, 4), np.uint8), np.zeros(12, int)), "x_scale": -1},
+            r"train: scale must be a finite number > 0; received scale=-1",
+        ),
+        (
+            {"train": (np.zeros((12, 5), np.uint8), np.zeros(12, int)), "x_scale": 0.5},
+            r"train: expected features of shape \(batch, 4\); received shape \(12, 5\)",
+        ),
+        (
+            {"train": (np.zeros((12, 4), np.uint8), np.full(12, 3)), "x_scale": 0.5},
+            r"labels must be in \[0, 3\)",
+        ),
         ({"validation": (np.zeros((3, 4), np.float32), np.zeros(2, int))}, "validation: labels"),
         (
             {"validation": (np.zeros((3, 4), np.float32), np.full(3, 7))},

@@ -144,6 +144,34 @@ def test_train_classifier_is_reproducible():
     assert first.history.history["loss"] == second.history.history["loss"]
 
 
+def test_8bit_training_images_train_bitwise_like_their_float_features(monkeypatch):
+    # train_classifier keeps uint8 training images as bytes and lets fit scale each batch
+    # (x_scale); given the same images already as floats / 255 it takes the float path.
+    import scratchnet.train.recipe as recipe
+
+    seen = []
+
+    def spy(model, loss, optimizer, train, **kwargs):
+        seen.append((train[0].dtype, kwargs["x_scale"]))
+        return real_fit(model, loss, optimizer, train, **kwargs)
+
+    real_fit = recipe.fit
+    monkeypatch.setattr(recipe, "fit", spy)
+    (x_train, y_train), (x_test, y_test) = synthetic_digits()
+    as_floats = x_train.astype(np.float32) * np.float32(1 / 255)
+    config = TrainConfig(dataset="mnist", **SMALL, seed=2)
+    byte_run = train_classifier(config, data=((x_train, y_train), (x_test, y_test)))
+    float_run = train_classifier(config, data=((as_floats, y_train), (x_test, y_test)))
+    for (*_, a, _), (*_, b, _) in zip(
+        byte_run.model.parameters(), float_run.model.parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert byte_run.history.history == {
+        key: values for key, values in float_run.history.history.items() if key != "seconds"
+    } | {"seconds": byte_run.history.history["seconds"]}
+    assert seen == [(np.uint8, 1 / 255), (np.float32, None)]
+
+
 def test_train_classifier_with_the_constant_schedule_and_no_validation():
     settings = {**SMALL, "validation_size": 0}
     config = TrainConfig(dataset="mnist", schedule="constant", learning_rate=0.02, **settings)

@@ -10,6 +10,18 @@ from typing import Any
 
 import numpy as np
 
+# Integer pixels 0..255 -> floats 0..1.
+PIXEL_SCALE = 1 / 255
+
+
+def scale_pixels(raw: np.ndarray, scale: float, out: np.ndarray) -> np.ndarray:
+    """out = raw * scale in out's float dtype: each integer is converted, then multiplied by
+    `scale` rounded to that dtype (one rounding per step, so every caller gets the same bits).
+
+    images_to_features and scaled mini-batches (MiniBatches(scale=...)) both go through here.
+    """
+    return np.multiply(raw, np.asarray(scale, dtype=out.dtype), out=out, dtype=out.dtype)
+
 
 def images_to_features(images: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
     """x = images / 255, flattened; (n, h, w) or (n, h*w) uint8 -> (n, h*w) float, C-contiguous.
@@ -23,9 +35,7 @@ def images_to_features(images: np.ndarray, dtype: Any = np.float32) -> np.ndarra
         )
     flat = images.reshape(images.shape[0], -1)
     if np.issubdtype(flat.dtype, np.integer):
-        out = flat.astype(dtype)
-        out *= np.asarray(1 / 255, dtype=dtype)
-        return out
+        return scale_pixels(flat, PIXEL_SCALE, np.empty(flat.shape, dtype=dtype))
     if np.issubdtype(flat.dtype, np.floating):
         if not np.isfinite(flat).all():
             raise ValueError("images contain NaN or infinite values")

@@ -19,7 +19,7 @@ import numpy as np
 from ..data import DATASETS, class_names, load_dataset
 from ..data.augment import Augmenter
 from ..data.batches import check_batch_size
-from ..data.features import images_to_features, validation_split
+from ..data.features import PIXEL_SCALE, images_to_features, validation_split
 from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
@@ -257,11 +257,17 @@ def train_classifier(
     rng = np.random.default_rng(config.seed)
     labels = np.asarray(y_train, dtype=np.int64)
     # Split the images, then convert each part: the whole set's float features are never held
-    # beside the split's copies (188 MB less peak memory on MNIST; the same numbers).
+    # beside the split's copies. 8-bit training images stay 8-bit: fit scales each batch as it
+    # gathers it (x_scale), bit for bit images_to_features, so the float copy of the training
+    # set (188 MB on MNIST) is never made and shuffled batches copy a quarter of the bytes.
     (images_fit, y_fit), (images_val, y_val) = validation_split(
         np.asarray(x_train), labels, config.validation_size, rng=rng
     )
-    x_fit = images_to_features(images_fit, dtype)
+    x_scale = None
+    if np.issubdtype(images_fit.dtype, np.integer) and images_fit.ndim >= 2:
+        x_fit, x_scale = images_fit.reshape(images_fit.shape[0], -1), PIXEL_SCALE
+    else:
+        x_fit = images_to_features(images_fit, dtype)
     del images_fit
     validation = (images_to_features(images_val, dtype), y_val) if config.validation_size else None
     n_classes = int(max(labels.max(), np.max(y_test))) + 1
@@ -334,6 +340,7 @@ def train_classifier(
             rng=rng,
             augment=augmenter,
             start=start,
+            x_scale=x_scale,
         )
     seconds = time.perf_counter() - started
     for _, name, param, _ in model.parameters():
