@@ -117,8 +117,13 @@ def profile_epoch(
     labels: np.ndarray,
     *,
     seed: int = 0,
+    x_scale: float | None = None,
 ) -> dict[str, Any]:
-    """Time one plain epoch, then one instrumented epoch; return rows for a report."""
+    """Time one plain epoch, then one instrumented epoch; return rows for a report.
+
+    x_scale: x holds 8-bit pixels, scaled as each chunk is gathered (as fit(x_scale=) and
+    `scratchnet train` do); None: x holds the float features.
+    """
     from scratchnet.data.batches import MiniBatches
 
     def build():
@@ -127,7 +132,7 @@ def profile_epoch(
             optimizer = scratchnet.optim.SGD(learning_rate)
         else:
             optimizer = scratchnet.optim.Adam(learning_rate)
-        batches = MiniBatches(x, labels, batch_size, rng=np.random.default_rng(seed))
+        batches = MiniBatches(x, labels, batch_size, rng=np.random.default_rng(seed), scale=x_scale)
         return model, scratchnet.nn.SoftmaxCrossEntropy(), optimizer, batches
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -219,7 +224,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from speed_workers import CASES, features, load_mnist
+    from speed_workers import CASES, load_mnist
+
+    from scratchnet.data.features import PIXEL_SCALE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=tuple(CASES), default="small")
@@ -241,8 +248,9 @@ def main(argv: list[str] | None = None) -> None:
             case.optimizer,
             case.learning_rate,
             case.dropout,
-            features(x_train),
+            x_train.reshape(x_train.shape[0], -1),
             y_train,
+            x_scale=PIXEL_SCALE,
         )
     result.update(case=args.case, threads=threads)
     print(json.dumps(result) if args.json else markdown(result))
