@@ -3,8 +3,10 @@
 Times, side by side in one run, the pieces whose faster form the engine uses: the bias gradient
 (np.sum over the batch against ones @ grad_z, a BLAS matrix-vector product), the softmax
 cross-entropy (a row-major log-softmax reference against scratchnet's class-major
-SoftmaxCrossEntropy) and the batch gathering (one np.take per batch against one per chunk of
-about 2 MB, as MiniBatches does). Each pair alternates, best of several repeats.
+SoftmaxCrossEntropy), the batch gathering (one np.take per batch against one per chunk of
+about 2 MB, as MiniBatches does) and the shuffled batches of an epoch drawn from float32
+features against 8-bit images scaled chunk by chunk (MiniBatches(scale=1/255), what fit's
+x_scale and `scratchnet train` use). Each pair alternates, best of several repeats.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_kernels.py \
         --out benchmarks/results
@@ -23,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchnet.data.batches import CHUNK_BYTES
+from scratchnet.data.batches import CHUNK_BYTES, MiniBatches
+from scratchnet.data.features import PIXEL_SCALE, images_to_features
 from scratchnet.nn import SoftmaxCrossEntropy
 from scratchnet.threads import blas_threads
 
@@ -102,6 +105,24 @@ def pairs(rng: np.random.Generator) -> list[tuple[str, str, object, str, object]
             per_batch,
             f"np.take per chunk of {chunk} rows",
             per_chunk,
+        )
+    )
+    pixels = rng.integers(0, 256, (60_000, 784), dtype=np.uint8)
+    labels = rng.integers(0, 10, 60_000)
+    as_floats = MiniBatches(images_to_features(pixels), labels, batch, rng=rng)
+    as_bytes = MiniBatches(pixels, labels, batch, rng=rng, scale=PIXEL_SCALE)
+
+    def epoch(batches: MiniBatches) -> None:
+        for _ in batches.epoch(order):
+            pass
+
+    out.append(
+        (
+            "the shuffled batches of one epoch of (60000, 784) images, batch 100",
+            "MiniBatches of float32 features",
+            lambda: epoch(as_floats),
+            "MiniBatches of uint8, scale=1/255",
+            lambda: epoch(as_bytes),
         )
     )
     return out
