@@ -5,7 +5,8 @@ pays) and behind gathering batches serially by default (scratchnet.data.batches:
 them in a background thread, gather="ahead", pays). For each network, every setting trains its
 own copy one epoch at a time, interleaved in one process (round r runs every setting once, in
 a rotated order), so a machine whose speed drifts over minutes affects them all alike; the
-first round is a warm-up.
+first round is a warm-up. fit trains from the 8-bit images (x_scale=1/255), as `scratchnet
+train` does.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_threads.py \
         --data-dir /path/to/data --out benchmarks/results
@@ -23,9 +24,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from speed_workers import features, load_mnist
+from speed_workers import load_mnist
 
 import scratchnet
+from scratchnet.data.features import PIXEL_SCALE
 from scratchnet.threads import blas_threads, cpu_count
 
 # (hidden widths, batch size): from a step dominated by Python's per-call costs to a wide one.
@@ -57,6 +59,7 @@ def measure(hidden, batch_size, x, labels, rounds: int, cores: int) -> dict[tupl
                     batch_size=batch_size,
                     seed=round_,
                     gather=gather,
+                    x_scale=PIXEL_SCALE,
                 )
             if round_:  # round 0 warms up buffers and caches
                 seconds[run].append(history.rows[0]["seconds"])
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     images, labels, _, _ = load_mnist(args.data_dir)
-    x = features(images)
+    x = images.reshape(images.shape[0], -1)  # 8-bit, scaled batch by batch
     cores = cpu_count()
     lines = [
         "# BLAS threads and batch gathering",
@@ -80,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         f"benchmarks/bench_threads.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
         f"on {dt.datetime.now():%Y-%m-%d %H:%M}, {cores} CPUs, NumPy {np.__version__}.",
         "",
-        "Seconds per MNIST epoch (60,000 images, plain SGD), median of "
+        "Seconds per MNIST epoch (60,000 images, kept 8-bit and scaled per batch; plain SGD), "
+        "median of "
         f"{args.rounds} interleaved epochs; in brackets, against {cores} BLAS thread(s) "
         "gathering serially.",
         "",

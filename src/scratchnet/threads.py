@@ -17,9 +17,9 @@ from typing import Any
 # much (waking it, splitting the work, waiting for it) as it saves. Measured on a 2-core AMD EPYC
 # with NumPy 2.4's OpenBLAS (benchmarks/bench_threads.py, results/threads.md), seconds per MNIST
 # epoch with 1 thread against 2: 784-16-10 at batch 4 (0.1 MFLOP for the largest product) and
-# 784-30-10 at batch 10 (0.47 MFLOP) the same within 2%; 784-50-10 at batch 32 (2.5 MFLOP) 6%
-# slower, 784-100-10 at batch 100 (15.7 MFLOP) 22% slower, 784-512-256-10 at batch 128 (103
-# MFLOP) 52% slower.
+# 784-30-10 at batch 10 (0.47 MFLOP) the same within 1%; 784-50-10 at batch 32 (2.5 MFLOP) 5%
+# slower, 784-100-10 at batch 100 (15.7 MFLOP) 20% slower, 784-512-256-10 at batch 128 (103
+# MFLOP) 61% slower.
 SINGLE_THREAD_MAX_FLOPS = 1e6
 
 

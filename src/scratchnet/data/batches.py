@@ -54,7 +54,7 @@ class MiniBatches:
         (np.take releases the GIL), so that the copying overlaps the training step. 'ahead'
         needs a core that BLAS leaves idle, and even then it depends on the step: on a 2-core
         machine with 1 BLAS thread it made 784-50-10 at batch 32 and 784-100-10 at batch 100
-        6-8% faster, but 784-16-10 at batch 4 5% slower, and with 2 BLAS threads it was 2-5%
+        5-6% faster, but 784-16-10 at batch 4 17% slower, and with 2 BLAS threads it was 2-17%
         slower on every network tried (a thread competing with BLAS for a core, or taking the
         GIL from a step of many tiny calls, costs more than the copy saves;
         benchmarks/results/threads.md). The batches are the same in both modes, bit for bit.
