@@ -253,8 +253,8 @@ def check_scale(scale: object, x_dtype: np.dtype) -> float | None:
         raise ValueError(f"scale must be a finite number > 0; received scale={scale!r}")
     if not np.issubdtype(x_dtype, np.integer):
         raise ValueError(
-            f"scale is for integer x (8-bit pixels, say); received x of dtype {x_dtype}, which "
-            "is already scaled: leave scale out"
+            f"scale is for integer x (8-bit pixels, say); received x of dtype {x_dtype}, "
+            "which is used as it is: leave scale out"
         )
     return value
 
