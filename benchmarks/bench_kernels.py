@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from scratchnet.data.batches import CHUNK_BYTES, MiniBatches
 from scratchnet.data.features import PIXEL_SCALE, images_to_features
+from scratchnet.fileio import atomic_write
 from scratchnet.nn import SoftmaxCrossEntropy
 from scratchnet.threads import blas_threads
 
@@ -160,11 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             print(lines[-1], file=sys.stderr, flush=True)
     text = "\n".join(lines) + "\n"
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        temporary = out / "kernels.md.tmp"
-        temporary.write_text(text)
-        os.replace(temporary, out / "kernels.md")
+        with atomic_write(Path(args.out) / "kernels.md", "w") as handle:
+            handle.write(text)
     print(text)
     return 0
 

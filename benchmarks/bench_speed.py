@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scratchnet.fileio import atomic_write
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -368,7 +370,8 @@ def write_report(out: Path, command: str, meta: dict, results: list, profiles: d
             lines.append(profile_markdown(profile))
             lines.append("")
     text = "\n".join(lines)
-    (out / "speed.md").write_text(text)
+    with atomic_write(out / "speed.md", "w") as handle:
+        handle.write(text)
     return text
 
 
@@ -482,9 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "skipped": skipped,
     }
-    (out / "speed.json").write_text(
-        json.dumps({"meta": meta, "results": results, "profiles": profiles}, indent=1)
-    )
+    with atomic_write(out / "speed.json", "w") as handle:
+        json.dump({"meta": meta, "results": results, "profiles": profiles}, handle, indent=1)
     command = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python " + " ".join(
         ["benchmarks/bench_speed.py", *(argv if argv is not None else sys.argv[1:])]
     )

@@ -35,6 +35,7 @@ from scratchnet.experiments import sweep as sweep_module
 from scratchnet.experiments.executors import InlineExecutor, ProcessExecutor, cpu_count
 from scratchnet.experiments.space import grid
 from scratchnet.experiments.sweep import plan_trials, run_sweep
+from scratchnet.fileio import atomic_write
 from scratchnet.train.recipe import TrainConfig
 
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
@@ -174,8 +175,8 @@ Selected on validation, the winner scores {winner_test:.2f}% on the test set (th
 test evaluation). The notebook's numbers come from its own training (summed gradients, tiny
 uniform initialisation, 100 epochs); the ranking differs because its lr 0.1 diverged.
 """
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    with atomic_write(args.out, "w") as handle:
+        handle.write(text)
     print(f"written to {args.out}")
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from speed_workers import load_mnist
 
 import scratchnet
 from scratchnet.data.features import PIXEL_SCALE
+from scratchnet.fileio import atomic_write
 from scratchnet.threads import blas_threads, cpu_count
 
 # (hidden widths, batch size): from a step dominated by Python's per-call costs to a wide one.
@@ -107,11 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print(lines[-1], file=sys.stderr, flush=True)
     text = "\n".join(lines) + "\n"
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        temporary = out / "threads.md.tmp"
-        temporary.write_text(text)
-        os.replace(temporary, out / "threads.md")
+        with atomic_write(Path(args.out) / "threads.md", "w") as handle:
+            handle.write(text)
     print(text)
     return 0
 
