@@ -207,7 +207,9 @@ class MiniBatches:
         buffer = self._buffers.get(name)
         if buffer is None or buffer.shape[0] < rows:
             shape = (rows, *like.shape[1:])
-            buffer = self._buffers[name] = np.empty(shape, dtype=dtype or like.dtype)
+            buffer = self._buffers[name] = np.empty(
+                shape, dtype=like.dtype if dtype is None else dtype
+            )
         return buffer
 
     def _buffers_for(self, k: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
