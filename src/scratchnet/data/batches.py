@@ -65,9 +65,9 @@ class MiniBatches:
         converted to `dtype` and multiplied by `scale`, bit for bit what
         scratchnet.data.features.images_to_features gives for scale=1/255. Shuffled batches
         are then copied out of a quarter of the bytes (uint8 against float32): an epoch of
-        MNIST-sized batches takes 0.78x the time (benchmarks/results/kernels.md), a 784-100-10
-        training epoch at batch 100 about 5% less, and the float copy of the training set
-        (188 MB) is never made.
+        MNIST-sized batches takes 0.75-0.80x the time and a 784-100-10 training epoch at batch
+        100 0.94-0.97x (three runs of benchmarks/bench_kernels.py; results/kernels.md), and
+        the float copy of the training set (188 MB) is never made.
     dtype : float32 (default) or float64
         The batches' dtype when `scale` is given (otherwise they keep x's dtype).
     """

@@ -97,7 +97,7 @@ class SoftmaxCrossEntropy(Loss):
     Fused and stable: log-softmax is computed with the max-shifted log-sum-exp, so logits of
     +-1e4 give a finite loss and gradient. The gradient is a new (batch, k) array, laid out
     class-major (Fortran order, a transposed view): the layer below reads either order, and
-    working down columns takes 0.65-0.68x the time of a row-major log-softmax on batches of
+    working down columns takes 0.64-0.70x the time of a row-major log-softmax on batches of
     100-128 (benchmarks/results/kernels.md).
 
     Parameters
