@@ -234,3 +234,31 @@ def test_diagnose_model_on_a_saved_style_network(blobs):
     history = [{"loss": 1.2}, {"loss": 0.1}]
     _, findings = diagnose_model(healthy, x, labels, history=history, loss=SoftmaxCrossEntropy())
     assert findings == []
+
+
+def test_zero_spread_in_the_last_layer_is_no_signal_not_a_crash():
+    # A spread of exactly 0 happens when float32 activations underflow (it depends on the CPU's
+    # BLAS kernel): it must read as "no signal at all", never divide by zero.
+    def layer(index, spread):
+        return {
+            "index": index,
+            "activation": "sigmoid",
+            "act_spread": spread,
+            "he_gain": 0.01,
+            "nonfinite": 0,
+            "dead_share": None,
+            "saturated_share": 0.0,
+            "grad_norm": None,
+            "update_ratio": None,
+        }
+
+    record = {
+        "step": 0,
+        "layers": [layer(0, 0.2), layer(1, 0.0), layer(2, 0.0), layer(3, 0.0)],
+        "top_class": 0,
+        "top_class_share": 0.3,
+        "probe_loss": None,
+    }
+    found = analyse([record], n_classes=N_CLASSES)
+    vanishing = [f for f in found if f.kind == "vanishing_signal"]
+    assert vanishing and "to nothing" in vanishing[0].title

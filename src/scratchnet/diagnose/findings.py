@@ -120,6 +120,9 @@ def analyse(
         ratio = spreads[-1] / spreads[0]
         if ratio < VANISH_RATIO:
             per_layer = ratio ** (1 / (len(hidden) - 1))
+            # A spread of exactly 0 (it happens in float32 once the signal underflows) is no
+            # signal at all: there is no finite shrink factor per layer to report.
+            shrink = f"{_fmt(1 / per_layer)}x per layer" if per_layer > 0 else "to nothing"
             starved = [
                 e["index"] + 1 for e, s in zip(hidden, spreads, strict=True) if s < spreads[0] * 0.1
             ]
@@ -147,8 +150,8 @@ def analyse(
                 Finding(
                     "vanishing_signal",
                     0.95,
-                    f"{_layer_range(starved)} pass on almost no signal: activations shrink about "
-                    f"{_fmt(1 / per_layer)}x per layer{cause}",
+                    f"{_layer_range(starved)} pass on almost no signal: activations shrink "
+                    f"{'about ' if per_layer > 0 else ''}{shrink}{cause}",
                     f"at the start, the spread of activations across examples falls from "
                     f"{_fmt(spreads[0])} after layer 1 to {_fmt(spreads[-1])} after layer "
                     f"{len(hidden)} ({_fmt(ratio)} of it); the output barely depends on the input",
