@@ -9,6 +9,7 @@ predicted class. It only reads: the engine does not change for it. findings.py i
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,8 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
                 np.sqrt(layer.n_in * np.mean(np.square(layer.weight, dtype=np.float64)) / 2)
             ),
             "nonfinite": int(np.size(out) - np.count_nonzero(np.isfinite(out))),
+            # Every unit of the layer the same (constant or zero init): they stay the same.
+            "symmetric": _symmetric(layer.weight),
             "dead_share": None,
             "saturated_share": None,
         }
@@ -81,6 +84,20 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
         stats.append(entry)
     stats_logits = outputs[-1]
     return stats, stats_logits
+
+
+def _symmetric(weight: np.ndarray) -> bool:
+    """Whether all columns (units) of `weight` are equal: no random draw makes them so."""
+    if weight.ndim != 2 or weight.shape[1] < 2:
+        return False
+    return bool(np.all(weight == weight[:, :1]))
+
+
+def input_spread(x: np.ndarray) -> float:
+    """The spread of the inputs across examples, averaged over features (as act_spread)."""
+    with np.errstate(all="ignore"):
+        value = float(np.mean(np.std(np.asarray(x, dtype=np.float64), axis=0)))
+    return value
 
 
 def _offset(layers: list, index: int, activation: Activation) -> int:
@@ -116,6 +133,8 @@ class TrainingProbe(Callback):
         self.size = int(size)
         self.every = every
         self.records: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []  # fit's per-epoch rows, as training went
+        self.seconds = 0.0  # time spent probing (benchmarks/bench_diagnose.py measures it)
         self.n_classes: int | None = None
         self._before: dict[int, np.ndarray] = {}
         self._interval = 1
@@ -133,13 +152,18 @@ class TrainingProbe(Callback):
         self.labels = None if self.labels is None else np.asarray(self.labels)[: self.size]
         self.n_classes = state.model.n_out
         self._interval = self.every or max(1, state.steps_per_epoch // 10)
-        self.records = []
+        self.records, self.history, self.seconds = [], [], 0.0
         self._record(state, step=0, batch_loss=math.nan, grads=False)
+        self.records[0]["input_spread"] = input_spread(self.x)
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        self.history.append(dict(state.logs))
 
     def _due(self, state: TrainingState) -> bool:
         return state.global_step % self._interval == 0 or state.step == state.steps_per_epoch
 
     def on_batch_begin(self, state: TrainingState) -> None:
+        started = time.perf_counter()
         # global_step counts completed steps: this batch ends as step global_step + 1.
         upcoming = state.global_step + 1
         if upcoming % self._interval == 0 or state.step == state.steps_per_epoch:
@@ -148,11 +172,14 @@ class TrainingProbe(Callback):
                 for i, layer in enumerate(state.model.layers)
                 if isinstance(layer, Dense)
             }
+        self.seconds += time.perf_counter() - started
 
     def on_batch_end(self, state: TrainingState) -> None:
         if self._due(state) and self._before:
+            started = time.perf_counter()
             self._record(state, step=state.global_step, batch_loss=state.batch_loss, grads=True)
             self._before = {}
+            self.seconds += time.perf_counter() - started
 
     def _record(self, state: TrainingState, *, step: int, batch_loss: float, grads: bool) -> None:
         model = state.model
