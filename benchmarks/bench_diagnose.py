@@ -40,7 +40,7 @@ from scratchnet.train.recipe import TrainConfig, train_classifier
 RESULTS = Path(__file__).resolve().parent / "results" / "diagnose.md"
 RAW = Path(__file__).resolve().parent / "results" / "diagnose.json"
 TRAIN_IMAGES = 10_000
-BASE = {"hidden": (256, 128), "epochs": 3, "validation_size": 2000}
+BASE = {"hidden": (128, 64), "epochs": 3, "validation_size": 2000}
 
 
 @dataclasses.dataclass
@@ -71,8 +71,8 @@ REG = ("regularisation_too_strong",)
 
 HEALTHY = [
     H("default"),
-    H("default-512-256", hidden=(512, 256)),
-    H("preset-fast-2ep", hidden=(1024,), learning_rate=0.1, schedule="onecycle", epochs=2),
+    H("default-256-128", hidden=(256, 128)),
+    H("preset-fast-2ep", hidden=(512,), learning_rate=0.1, schedule="onecycle", epochs=2),
     H("sigmoid-glorot", hidden=(256,), activation="sigmoid", init="glorot-uniform",
       learning_rate=0.2),
     H("tanh-glorot", activation="tanh", init="glorot-uniform"),
@@ -94,38 +94,38 @@ HEALTHY = [
 
 BROKEN = [
     # signal vanishing from too-small initial weights
-    B("small-init-relu-5x256", "init too small", SMALL_INIT, hidden=(256,) * 5,
+    B("small-init-relu-5x128", "init too small", SMALL_INIT, hidden=(128,) * 5,
       init="normal:0.001"),
     B("small-init-relu-8x128-uniform", "init too small", SMALL_INIT, hidden=(128,) * 8,
       init="uniform:0:0.01", learning_rate=0.01),
-    B("small-init-tanh-4x256", "init too small", SMALL_INIT, hidden=(256,) * 4, activation="tanh",
+    B("small-init-tanh-4x128", "init too small", SMALL_INIT, hidden=(128,) * 4, activation="tanh",
       init="normal:0.001"),
     B("small-init-sigmoid-6x128", "init too small", SMALL_INIT, hidden=(128,) * 6,
       activation="sigmoid", init="normal:0.005"),
-    B("small-init-relu-adam-4x256", "init too small", SMALL_INIT, hidden=(256,) * 4,
+    B("small-init-relu-adam-4x128", "init too small", SMALL_INIT, hidden=(128,) * 4,
       init="normal:0.0005", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
     # sigmoid / tanh depth alone
     B("deep-sigmoid-8x128", "sigmoid depth", "vanishing_depth", hidden=(128,) * 8,
       activation="sigmoid", init="glorot-uniform"),
-    B("deep-sigmoid-10x256", "sigmoid depth", "vanishing_depth", hidden=(256,) * 10,
+    B("deep-sigmoid-10x128", "sigmoid depth", "vanishing_depth", hidden=(128,) * 10,
       activation="sigmoid", init="glorot-normal"),
     B("deep-sigmoid-6x64", "sigmoid depth", "vanishing_depth", hidden=(64,) * 6,
       activation="sigmoid", init="glorot-uniform", momentum=0.0, learning_rate=0.1),
     # signal exploding from too-large initial weights
-    B("large-init-relu-4x256", "init too large", "init_too_large", hidden=(256,) * 4,
+    B("large-init-relu-4x128", "init too large", "init_too_large", hidden=(128,) * 4,
       init="normal:0.5"),
-    B("large-init-relu-512-256", "init too large", "init_too_large", hidden=(512, 256),
+    B("large-init-relu-256-128", "init too large", "init_too_large", hidden=(256, 128),
       init="normal:1"),
     B("large-init-leaky-6x128", "init too large", "init_too_large", hidden=(128,) * 6,
       activation="leaky_relu", init="normal:0.3"),
-    B("large-init-relu-adam", "init too large", "init_too_large", hidden=(256,) * 3,
+    B("large-init-relu-adam", "init too large", "init_too_large", hidden=(128,) * 3,
       init="normal:0.5", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
     # saturated sigmoid / tanh units
-    B("saturated-tanh-256-128", "saturated units", "saturated_units", activation="tanh",
+    B("saturated-tanh-128-64", "saturated units", "saturated_units", activation="tanh",
       init="normal:1"),
     B("saturated-sigmoid-256", "saturated units", "saturated_units", hidden=(256,),
       activation="sigmoid", init="normal:2", learning_rate=0.2),
-    B("saturated-tanh-3x512", "saturated units", "saturated_units", hidden=(512,) * 3,
+    B("saturated-tanh-3x256", "saturated units", "saturated_units", hidden=(256,) * 3,
       activation="tanh", init="uniform:-1:1"),
     # learning rate too large
     B("lr-5-diverges", "lr too large", LR_BIG, learning_rate=5.0),
@@ -142,7 +142,7 @@ BROKEN = [
       learning_rate=1e-4),
     B("adam-lr-1e-6", "lr too small", "learning_rate_too_small", optimizer="adam",
       learning_rate=1e-6, weight_decay=0.0),
-    B("lr-3e-5-512", "lr too small", "learning_rate_too_small", hidden=(512,),
+    B("lr-3e-5-256", "lr too small", "learning_rate_too_small", hidden=(256,),
       learning_rate=3e-5),
     # dead ReLUs from the initialisation
     B("dead-init-negative", "dead relus (init)", "dead_relus", init="uniform:-0.05:0"),
@@ -154,7 +154,7 @@ BROKEN = [
     B("constant-init-tanh", "symmetric weights", "symmetric_weights", activation="tanh",
       init="constant:0.05"),
     # no nonlinearity
-    B("identity-256-128", "no nonlinearity", "no_nonlinearity", activation="identity"),
+    B("identity-128-64", "no nonlinearity", "no_nonlinearity", activation="identity"),
     B("identity-6x128", "no nonlinearity", "no_nonlinearity", hidden=(128,) * 6,
       activation="identity", init="glorot-uniform"),
     # regularisation too strong
@@ -169,12 +169,12 @@ BROKEN = [
       learning_rate=0.1),
     # capacity too small
     B("bottleneck-4", "capacity too small", "capacity_too_small", hidden=(4,)),
-    B("bottleneck-256-3", "capacity too small", "capacity_too_small", hidden=(256, 3)),
+    B("bottleneck-128-3", "capacity too small", "capacity_too_small", hidden=(128, 3)),
     # overfitting (a small training set, many epochs, nothing to stop it)
     B("overfit-small-data", "overfitting", "overfitting", control="small-data-control",
       data="small", epochs=20, weight_decay=0.0),
     B("overfit-small-data-wide", "overfitting", "overfitting", control="small-data-control",
-      data="small", hidden=(1024,), epochs=20, weight_decay=0.0, schedule="constant"),
+      data="small", hidden=(512,), epochs=20, weight_decay=0.0, schedule="constant"),
     # data: inputs on the wrong scale
     B("float-pixels-0-255", "inputs on the wrong scale", "data_scale", data="float255"),
     B("uint8-binary-0-1", "inputs on the wrong scale", "data_scale", data="binary01"),
@@ -377,7 +377,7 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
         "Written by `nice python benchmarks/bench_diagnose.py` "
         f"({seconds / 60:.0f} minutes; {machine()}).",
         f"Each setup: {TRAIN_IMAGES:,} MNIST training images (2,000 held out for validation), "
-        "784-256-128-10 unless named, 3 epochs; the overfitting setups 1,000 images for 20 "
+        "784-128-64-10 unless named, 3 epochs; the overfitting setups 1,000 images for 20 "
         "epochs. Repair: `diagnose --repair` (3 rounds), the test accuracy of the round it "
         "keeps, as a share of the healthy control's at the same budget.",
         "",

@@ -16,7 +16,7 @@ from ..data.features import images_to_features
 
 NEIGHBOURS = 5
 SAMPLE = 500  # images whose labels are checked against their neighbours
-REFERENCES = 10_000  # neighbours are searched among at most this many training images
+REFERENCES = 5_000  # neighbours are searched among at most this many training images
 CHUNK = 1000
 
 

@@ -93,6 +93,13 @@ def _symmetric(weight: np.ndarray) -> bool:
     return bool(np.all(weight == weight[:, :1]))
 
 
+def _norm(array: np.ndarray) -> float:
+    """The Frobenius norm, summed in float64 without BLAS (a BLAS dot of a long vector asks
+    for threads that a loaded machine makes slow)."""
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    return float(np.sqrt(np.sum(flat * flat)))
+
+
 def input_spread(x: np.ndarray) -> float:
     """The spread of the inputs across examples, averaged over features (as act_spread)."""
     with np.errstate(all="ignore"):
@@ -117,7 +124,7 @@ class TrainingProbe(Callback):
         validation set that fit() was given.
     size : int, default 1000
     every : int, optional
-        Steps between records; default about 10 records per epoch.
+        Steps between records; default about 5 records per epoch.
     """
 
     def __init__(
@@ -151,7 +158,7 @@ class TrainingProbe(Callback):
         self.x = np.asarray(self.x)[: self.size]
         self.labels = None if self.labels is None else np.asarray(self.labels)[: self.size]
         self.n_classes = state.model.n_out
-        self._interval = self.every or max(1, state.steps_per_epoch // 10)
+        self._interval = self.every or max(1, state.steps_per_epoch // 5)
         self.records, self.history, self.seconds = [], [], 0.0
         self._record(state, step=0, batch_loss=math.nan, grads=False)
         self.records[0]["input_spread"] = input_spread(self.x)
@@ -188,11 +195,11 @@ class TrainingProbe(Callback):
             layer = model.layers[entry["index"]]
             if grads:
                 grad = np.asarray(layer.grads["weight"], dtype=np.float64)
-                entry["grad_norm"] = float(np.linalg.norm(grad))
+                entry["grad_norm"] = _norm(grad)
                 before = self._before.get(entry["index"])
                 if before is not None:
-                    change = np.linalg.norm(layer.weight.astype(np.float64) - before)
-                    size = np.linalg.norm(before.astype(np.float64))
+                    change = _norm(layer.weight.astype(np.float64) - before)
+                    size = _norm(before)
                     entry["update_ratio"] = float(change / size) if size > 0 else math.inf
                 entry["nonfinite"] += int(np.size(grad) - np.count_nonzero(np.isfinite(grad)))
             else:

@@ -21,6 +21,8 @@ _CHECK = (
 
 
 def collapse(records, context) -> Finding | None:
+    if len(records) < 2:
+        return None  # before training, a collapse says nothing about learning
     last = records[-1]
     share = last.get("top_class_share")
     if not is_number(share) or share <= COLLAPSE_SHARE or context.n_classes <= 2:
@@ -41,7 +43,7 @@ def collapse(records, context) -> Finding | None:
 def no_learning(records, context) -> Finding | None:
     losses = probe_losses(records)
     chance = math.log(max(context.n_classes, 2))
-    if not losses or context.diverged or losses[-1] <= CHANCE_MARGIN * chance:
+    if len(losses) < 2 or context.diverged or losses[-1] <= CHANCE_MARGIN * chance:
         return None
     return Finding(
         "no_learning",
