@@ -328,6 +328,16 @@ def _pct(a: int, b: int) -> str:
     return f"{a}/{b} ({100 * a / b:.0f}%)" if b else "-"
 
 
+def commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def machine() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -375,7 +385,7 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
         "# diagnose: the true cause first, no false alarm, a fix that works",
         "",
         "Written by `nice python benchmarks/bench_diagnose.py` "
-        f"({seconds / 60:.0f} minutes; {machine()}).",
+        f"(commit {commit()}; {seconds / 60:.0f} minutes; {machine()}).",
         f"Each setup: {TRAIN_IMAGES:,} MNIST training images (2,000 held out for validation), "
         "784-128-64-10 unless named, 3 epochs; the overfitting setups 1,000 images for 20 "
         "epochs. Repair: `diagnose --repair` (3 rounds), the test accuracy of the round it "
@@ -422,7 +432,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-repair", action="store_true")
     parser.add_argument("--overhead-repeats", type=int, default=5)
     parser.add_argument("--print", action="store_true", help="print each row as it comes")
+    parser.add_argument("--shard", default="1/1", metavar="I/N",
+                        help="run every N-th setup from the I-th (for N processes side by side)")
+    parser.add_argument("--rows-out", type=Path, default=None, metavar="JSON",
+                        help="write this shard's rows here instead of the report")
+    parser.add_argument("--merge", type=Path, nargs="*", default=None, metavar="JSON",
+                        help="write the report from these shards' rows (and run nothing)")
     args = parser.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        rows = [row for part in parts for row in part["rows"]]
+        overhead = next((p["overhead"] for p in parts if p.get("overhead")), None)
+        write(rows, overhead, max(p["seconds"] for p in parts))
+        return 0
+    index, count = (int(v) for v in args.shard.split("/"))
     setups = []
     for group in (HEALTHY, BROKEN):
         by_fault: dict[str, int] = {}
@@ -435,19 +458,23 @@ def main(argv: list[str] | None = None) -> int:
     cache: dict = {}
     rows = []
     started = time.perf_counter()
-    for setup, half in setups:
-        if args.only and setup.name not in args.only:
-            continue
-        if half not in wanted and not args.only:
-            continue
+    chosen = [
+        (setup, half) for setup, half in setups
+        if (setup.name in args.only if args.only else half in wanted)
+    ]
+    for setup, half in chosen[index - 1 :: count]:
         row = run_setup(setup, cache, repair=not args.no_repair)
         row["half"] = half
         rows.append(row)
         if args.print:
             print(json.dumps({k: row[k] for k in row if k not in ("causes",)}), flush=True)
     overhead = probe_overhead(cache, args.overhead_repeats) if args.overhead_repeats else None
-    if not args.only:
-        write(rows, overhead, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    if args.rows_out:
+        with atomic_write(args.rows_out, "w") as handle:
+            json.dump({"rows": rows, "overhead": overhead, "seconds": seconds}, handle)
+    elif not args.only:
+        write(rows, overhead, seconds)
     elif overhead:
         print(json.dumps(overhead))
     return 0

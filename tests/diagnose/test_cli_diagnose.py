@@ -53,7 +53,9 @@ def test_diagnose_repair_prints_the_table_and_the_train_command(cli, data_dir):
                        "--data-dir", data_dir, "--repair", "--rounds", "1")
     assert code == 0
     assert "round 1: " in out and "val acc" in out and "fix applied" in out
-    assert "--init he-normal" in out.split("train it with:")[1]
+    table, command = out.split("train it with:")
+    assert "--init he-normal" in table  # the fix applied
+    assert "zeros" not in command and "--hidden 32" in command  # he-normal is the default
 
 
 @pytest.mark.slow

@@ -116,7 +116,7 @@ def lr_range_test(
     config,
     data: tuple | None = None,
     *,
-    steps: int = 200,
+    steps: int = 100,
     start: float = 1e-6,
     stop: float = 10.0,
 ) -> LRRange:

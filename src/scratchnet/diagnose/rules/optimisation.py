@@ -128,8 +128,8 @@ def learning_rate_too_large(records, context) -> Finding | None:
     return Finding(
         "learning_rate_too_large",
         1.0 if diverged else 0.9,
-        "the learning rate is too large" + (": training diverged" if diverged else
-                                            ": the steps break the network"),
+        "training diverged: the learning rate is too large" if diverged
+        else "the learning rate is too large: the steps break the network",
         evidence,
         f"lower the learning rate{context.lr_text()} to {source} (--lr {fmt(new)})" if new
         else "lower the learning rate (--lr)",
