@@ -161,6 +161,12 @@ def test_relus_dead_before_any_update_are_the_initialisation(make):
     layers[0]["dead_share"] = 1.0
     first = run(_stuck(make, layers))[0]
     assert first.kind == "dead_relus" and first.settings == {"init": "he-normal"}
+    # all-negative small weights: the signal is gone because the units are dead, and the
+    # finding says so (not "too small")
+    for e in layers:
+        e["weight_rms"] *= 0.3
+    layers[-1]["act_spread"] = 0.0
+    assert [f.kind for f in run(_stuck(make, layers)) if f.role == CAUSE] == ["dead_relus"]
 
 
 def test_units_saturated_before_any_update_are_the_initialisation(make):

@@ -80,6 +80,8 @@ def vanishing_signal(records, context) -> Finding | None:
     total = signal_gain(first)
     if not entries or gain is None or gain >= SMALL_GAIN or total is None or total >= VANISHED:
         return None
+    if any(is_number(e.get("dead_share")) and e["dead_share"] > DEAD_SHARE for e in entries):
+        return None  # a dead layer stops the signal outright: dead_at_init names that
     activation = activation_of(records, context)
     settings = _init_fix(activation, len(entries))
     name = context.config.get("init")

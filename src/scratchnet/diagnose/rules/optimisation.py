@@ -172,6 +172,9 @@ def learning_rate_too_small(records, context) -> Finding | None:
     typical = median(update_ratios(records))
     if typical is None or losses[-1] <= UNTRAINED * chance:
         return None
+    shrink = _weight_shrink(records)
+    if shrink is not None and shrink < 0.5:
+        return None  # the weights collapsed: a decay holds them, not a small rate
     moved = ratio(losses[0] - losses[-1], losses[0]) if losses[0] > 0 else None
     found = context.suggested_lr()
     lr = context.lr
