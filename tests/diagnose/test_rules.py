@@ -145,6 +145,16 @@ def test_a_tiny_batch_for_the_rate_is_its_own_fault(make):
     assert first.fix_args == ["--batch-size", "128"]
 
 
+def test_a_tiny_batch_whose_many_steps_let_the_decay_erase_the_weights(make):
+    start = make.network(3)
+    end = [dict(e, weight_rms=e["weight_rms"] * 0.3, dead_share=0.0) for e in start]
+    records = [make.record(start), make.record(end, step=9000, loss=2.3, update=1e-3)]
+    config = {"weight_decay": 5e-4, "learning_rate": 0.05, "batch_size": 1}
+    assert [f.kind for f in run(records, config=config) if f.role == CAUSE] == [
+        "batch_lr_mismatch"
+    ]
+
+
 def test_a_rate_far_too_small_is_raised_to_the_range_tests_rate(make):
     records = _stuck(make, make.network(3), update=1e-6, loss=2.2, top_share=0.2)
     found = LRRange([], [], [], suggestion=0.08, minimum=0.8, blowup=3.0)

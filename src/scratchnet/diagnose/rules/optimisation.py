@@ -144,6 +144,15 @@ def batch_too_small_for_rate(records, context) -> Finding | None:
     if not _small_batch(context):
         return None
     evidence = instability(records, context)
+    shrink = _weight_shrink(records)
+    losses = probe_losses(records)
+    chance = math.log(max(context.n_classes, 2))
+    if evidence is None and shrink is not None and shrink < 0.5:
+        # A decay applied at every one of a tiny batch's many steps is 128 / batch times as
+        # strong per epoch as the same setting at batch 128: the batch is the setting to fix.
+        evidence = f"the weights shrank to {fmt(shrink)} of their size over the run"
+    elif evidence is None and losses and losses[-1] > UNTRAINED * chance:
+        evidence = f"the loss ends at {fmt(losses[-1])}"
     if evidence is None:
         return None
     batch = setting(context, "batch_size")
