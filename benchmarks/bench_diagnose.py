@@ -211,7 +211,7 @@ def transform(name: str | None, data, rng_seed: int = 0):
         return (x, noisy), (x_test, y_test)
     if name.startswith("dominant"):
         top = int(name[8:] or 0)
-        keep = (y == top) | (rng.random(len(y)) < 0.08)
+        keep = (y == top) | (rng.random(len(y)) < 0.2)
         return (x[keep], y[keep]), (x_test, y_test)
     raise ValueError(name)
 
@@ -233,6 +233,8 @@ def config_for(setup: Setup) -> TrainConfig:
     config = setup.config()
     if setup.data == "small":
         config = dataclasses.replace(config, validation_size=200)
+    if setup.data and setup.data.startswith("dominant"):
+        config = dataclasses.replace(config, validation_size=500)
     return config
 
 
@@ -466,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         row = run_setup(setup, cache, repair=not args.no_repair)
         row["half"] = half
         rows.append(row)
+        if args.rows_out:  # as it goes: a shard that dies keeps what it did
+            with atomic_write(args.rows_out, "w") as handle:
+                json.dump({"rows": rows, "overhead": None, "seconds": 0.0}, handle)
         if args.print:
             print(json.dumps({k: row[k] for k in row if k not in ("causes",)}), flush=True)
     overhead = probe_overhead(cache, args.overhead_repeats) if args.overhead_repeats else None

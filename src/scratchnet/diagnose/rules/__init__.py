@@ -28,9 +28,11 @@ RULES = [
     data_scale,
     class_imbalance,
     label_noise,
-    # the structure
+    # the structure (of the network that trains)
     symmetric_weights,
     no_nonlinearity,
+    capacity_too_small,
+    dropout_too_strong,
     # the first forward pass
     vanishing_signal,
     init_too_large,
@@ -43,8 +45,6 @@ RULES = [
     learning_rate_too_small,
     weight_decay_too_strong,
     # the fit
-    dropout_too_strong,
-    capacity_too_small,
     overfitting,
     # symptoms
     collapse,

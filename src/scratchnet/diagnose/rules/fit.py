@@ -56,33 +56,45 @@ def weight_decay_too_strong(records, context) -> Finding | None:
 
 
 def dropout_too_strong(records, context) -> Finding | None:
-    if context.explained(3):
-        return None
+    """Dropout p keeps (1 - p) of a layer's units at each step: fewer kept units than classes
+    is the capacity bottleneck below, at training time; or, measured, the training error with
+    dropout on far above the validation error without it."""
     rate = setting(context, "dropout", 0.0)
-    history = context.history
-    if not is_number(rate) or rate <= 0 or not history:
+    if not is_number(rate) or rate <= 0:
         return None
-    train_acc, val_acc = _last(history, "accuracy"), _last(history, "val_accuracy")
-    if train_acc is None or val_acc is None:
-        return None
-    train_err, val_err = 1 - train_acc, 1 - val_acc
-    if not (train_err > DROPOUT_ERROR_FACTOR * val_err and val_acc - train_acc > DROPOUT_GAP):
-        return None
+    widths = [e["n_out"] for e in hidden(records[0]) if is_number(e.get("n_out"))]
     new = 0.2 if rate > 0.2 else 0.0
+    kept = (1 - rate) * min(widths) if widths else None
+    if kept is not None and kept < context.n_classes:
+        evidence = (
+            f"dropout {fmt(rate)} keeps about {fmt(kept)} of the narrowest hidden layer's "
+            f"{min(widths)} units at each step, fewer than the {context.n_classes} classes"
+        )
+    else:
+        history = context.history
+        train_acc, val_acc = _last(history, "accuracy"), _last(history, "val_accuracy")
+        if train_acc is None or val_acc is None:
+            return None
+        train_err, val_err = 1 - train_acc, 1 - val_acc
+        if not (train_err > DROPOUT_ERROR_FACTOR * val_err and val_acc - train_acc > DROPOUT_GAP):
+            return None
+        evidence = (
+            f"the last epoch's training accuracy, with dropout, is {100 * train_acc:.1f}%, far "
+            f"below the {100 * val_acc:.1f}% the same weights reach on validation without it"
+        )
     return Finding(
         "regularisation_too_strong",
         0.9,
         f"dropout {fmt(rate)} is too strong: with it, the network cannot fit its training data",
-        f"the last epoch's training accuracy, with dropout, is {100 * train_acc:.1f}%, far "
-        f"below the {100 * val_acc:.1f}% the same weights reach on validation without it",
+        evidence,
         f"use dropout {fmt(new)} (--dropout {fmt(new)})",
         settings={"dropout": new},
-        stage=4,
+        stage=1,
     )
 
 
 def capacity_too_small(records, context) -> Finding | None:
-    if context.explained(3):
+    if context.explained(1):
         return None
     entries = hidden(records[0])
     narrow = [e for e in entries if is_number(e.get("n_out")) and e["n_out"] < context.n_classes]
@@ -102,7 +114,7 @@ def capacity_too_small(records, context) -> Finding | None:
         "needs to tell every class from every other",
         f"widen it (--hidden {','.join(map(str, fixed))})",
         settings={"hidden": fixed},
-        stage=4,
+        stage=1,
     )
 
 
