@@ -6,7 +6,7 @@
 `import scratchnet` needs NumPy alone; the command-line tool (`scratchnet`) adds tqdm and Pillow.
 """
 
-from . import data, datasets, errors, nn, optim, train
+from . import data, datasets, errors, nn, optim, runs, train
 from .data import load_dataset
 from .data.features import images_to_features, validation_split
 from .errors import (
@@ -16,6 +16,8 @@ from .errors import (
     IDXError,
     ImageError,
     ModelFileError,
+    OutputError,
+    RunFileError,
     ScratchnetError,
 )
 from .nn import (
@@ -27,7 +29,8 @@ from .nn import (
     save_model,
 )
 from .optim import SGD, CosineDecay
-from .train import History, TrainConfig, evaluate, fit, train_classifier
+from .runs import RunDir, TrainConfig, train_classifier
+from .train import History, evaluate, fit
 
 __version__ = "0.1.0"
 
@@ -42,6 +45,9 @@ __all__ = [
     "IDXError",
     "ImageError",
     "ModelFileError",
+    "OutputError",
+    "RunDir",
+    "RunFileError",
     "ScratchnetError",
     "Sequential",
     "SoftmaxCrossEntropy",
@@ -57,6 +63,7 @@ __all__ = [
     "mlp",
     "nn",
     "optim",
+    "runs",
     "save_model",
     "train",
     "train_classifier",

@@ -38,3 +38,13 @@ class ImageError(DataError):
 
 class CheckpointError(ScratchnetError, ValueError):
     """A training checkpoint is missing, corrupt, of an unknown version or does not fit the run."""
+
+
+class RunFileError(DataError):
+    """A file of a run or sweep folder (config.json, history, diagnosis.json, sweep.jsonl,
+    summary.json) is unreadable or does not have the shape scratchnet writes."""
+
+
+class OutputError(ScratchnetError, OSError):
+    """An output path cannot be written: a folder where a file goes, a file where a folder
+    goes, or no permission. Checked before any work starts."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..train.recipe import TrainConfig
+from ..runs.config import TrainConfig
 
 
 def _checked(convert, accept, expected: str, name: str):
@@ -126,9 +126,9 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     settings apply first and only the options a user typed override them.
     """
     from ..optim import OPTIMIZERS, SCHEDULES
+    from ..runs.config import AUGMENTATIONS
     from ..train.nonfinite import NONFINITE_POLICIES
     from ..train.presets import PRESETS
-    from ..train.recipe import AUGMENTATIONS
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
