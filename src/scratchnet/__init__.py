@@ -6,7 +6,7 @@
 `import scratchnet` needs NumPy alone; the command-line tool (`scratchnet`) adds tqdm and Pillow.
 """
 
-from . import data, datasets, errors, nn, optim, train
+from . import data, datasets, errors, nn, optim, pictures, train
 from .data import load_dataset
 from .data.features import images_to_features, validation_split
 from .errors import (
@@ -27,6 +27,7 @@ from .nn import (
     save_model,
 )
 from .optim import SGD, CosineDecay
+from .pictures import predict_images, predict_picture
 from .train import History, TrainConfig, evaluate, fit, train_classifier
 
 __version__ = "0.1.0"
@@ -57,6 +58,9 @@ __all__ = [
     "mlp",
     "nn",
     "optim",
+    "pictures",
+    "predict_images",
+    "predict_picture",
     "save_model",
     "train",
     "train_classifier",

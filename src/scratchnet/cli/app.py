@@ -25,8 +25,9 @@ from .args import (
     training_options,
 )
 from .diagnose import cmd_diagnose
-from .models import cmd_evaluate, cmd_predict
+from .models import cmd_evaluate
 from .notebook import cmd_notebook
+from .predict import add_predict_arguments, cmd_predict
 from .report import add_report_parser, cmd_report
 from .sweep import add_sweep_parser, cmd_sweep
 from .train import cmd_train
@@ -107,23 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     data_options(evaluate, dataset_default=None)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
-    predict = commands.add_parser(
-        "predict",
-        help="classify image files",
-        description="Classify PNG or JPEG images of digits (or clothes): each is brought to "
-        "MNIST form (grayscale, inverted if dark on light, cropped, fitted in 20x20, centred by "
-        "mass in 28x28) and run through the model.",
-    )
-    predict.add_argument("model", type=Path, help="a model file written by scratchnet train")
-    predict.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    predict.add_argument("--top", type=positive_int, default=3, help="how many classes to show")
-    predict.add_argument(
-        "--invert",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
-    )
-    predict.add_argument("--json", action="store_true", help="print JSON")
+    predict = commands.add_parser("predict", help="classify pictures of digits or clothes")
+    add_predict_arguments(predict)
 
     notebook = commands.add_parser(
         "notebook",
