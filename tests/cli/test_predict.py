@@ -68,7 +68,9 @@ def test_keep_going_reports_each_bad_file_and_predicts_the_rest(setup, run, tmp_
     bad1 = tmp_path / "text.png"
     bad1.write_text("hello")
     missing = tmp_path / "missing.png"
-    code, out, err = run("predict", model, bad1, good[0], missing, good[1], "--keep-going", "--json")
+    code, out, err = run(
+        "predict", model, bad1, good[0], missing, good[1], "--keep-going", "--json"
+    )
     assert code == 1
     assert [r["image"] for r in json.loads(out)] == [str(p) for p in good]
     lines = err.splitlines()

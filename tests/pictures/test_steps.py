@@ -40,7 +40,9 @@ def test_paper_surface_follows_uneven_light(seven):
     lit = seven * gradient_paper(seven.shape)  # a reflectance lit unevenly
     surface = paper_surface(1.0 - lit)
     paper = seven > 0.95
-    np.testing.assert_allclose(surface[paper], (1.0 - gradient_paper(seven.shape))[paper], atol=0.06)
+    np.testing.assert_allclose(
+        surface[paper], (1.0 - gradient_paper(seven.shape))[paper], atol=0.06
+    )
     assert ink.max() == pytest.approx(1.0)
 
 

@@ -11,6 +11,18 @@ import numpy as np
 from ..errors import ScratchnetError
 
 
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import data_options
+
+    parser.description = (
+        "Accuracy, per-class precision and recall, and the confusion matrix of a saved model "
+        "on its data set's test set."
+    )
+    parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
+    data_options(parser, dataset_default=None)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
 def _load_for_eval(path: Path):
     from ..nn import load_model
 

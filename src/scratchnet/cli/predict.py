@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageError, ScratchnetError
+from ..errors import ArgumentError, ImageError
 
 CHUNK = 512  # pictures prepared and run through the model at a time (bounded memory)
 
@@ -80,10 +80,10 @@ def _check_show_dir(path: Path | None) -> None:
     if path is None:
         return
     if path.exists() and not path.is_dir():
-        raise ScratchnetError(f"--show-input {path}: is a file, not a folder; give a folder")
+        raise ArgumentError(f"--show-input {path}: is a file, not a folder; give a folder")
     parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ScratchnetError(
+        raise ArgumentError(
             f"--show-input {path}: {parent} is not writable; choose another folder"
         )
 
