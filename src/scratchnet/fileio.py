@@ -31,7 +31,7 @@ from typing import IO
 
 import numpy as np
 
-from .errors import DataError, OutputError
+from .errors import DataError, FileError
 
 _ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
 _MAX_MEMBERS = 10_000  # far more arrays than any network has; bounds the work on a forged file
@@ -96,21 +96,21 @@ _WRITE_ERRNOS = {
 
 
 def _about_writing(exc: OSError, tmp: Path, target: Path) -> bool:
-    if isinstance(exc, OutputError):
+    if isinstance(exc, FileError):
         return False
     if exc.filename is not None:
         return exc.filename in (str(tmp), str(target))
     return exc.errno in _WRITE_ERRNOS
 
 
-def _write_error(target: Path, exc: OSError) -> OutputError:
+def _write_error(target: Path, exc: OSError) -> FileError:
     """The write of `target` failed: say so naming `target` (not the temporary name)."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     if isinstance(exc, IsADirectoryError) or target.is_dir():
         reason = "it is a folder; give a file name"
     elif isinstance(exc, FileExistsError | NotADirectoryError):
         reason = f"a file stands where a folder is needed ({_file_in_the_way(target)})"
-    return OutputError(f"{target}: cannot write it: {reason}")
+    return FileError(f"{target}: cannot write it: {reason}")
 
 
 def _file_in_the_way(target: Path) -> Path:
@@ -195,11 +195,11 @@ def _check_creatable(path: Path, option: str | None) -> None:
         if not parent.exists() and not parent.is_symlink():
             continue
         if not parent.is_dir():
-            raise OutputError(
+            raise FileError(
                 f"{_named(path, option)}: {parent} is a file, not a folder; choose another path"
             )
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise OutputError(
+            raise FileError(
                 f"{_named(path, option)}: cannot create it: {parent} is not writable; "
                 "choose another place"
             )
@@ -207,19 +207,19 @@ def _check_creatable(path: Path, option: str | None) -> None:
 
 
 def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> Path:
-    """Raise OutputError unless a file can be written at `path` (atomically: a temporary file
+    """Raise FileError unless a file can be written at `path` (atomically: a temporary file
     beside it, then a rename): not a folder there, a writable folder above. Creates nothing.
     `option` ('--output') goes in the message."""
     path = Path(path)
     if str(path) in ("", "."):
-        raise OutputError(f"{_named(path, option)}: an empty name; give a file name")
+        raise FileError(f"{_named(path, option)}: an empty name; give a file name")
     if path.is_dir():
-        raise OutputError(f"{_named(path, option)}: is a folder; give a file name")
+        raise FileError(f"{_named(path, option)}: is a folder; give a file name")
     if path.exists() or path.is_symlink():
         if not path.is_file():
-            raise OutputError(f"{_named(path, option)}: not a regular file; give a file name")
+            raise FileError(f"{_named(path, option)}: not a regular file; give a file name")
         if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise OutputError(
+            raise FileError(
                 f"{_named(path, option)}: cannot replace it: {path.parent} is not writable"
             )
         return path
@@ -228,15 +228,15 @@ def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> 
 
 
 def check_output_folder(path: str | os.PathLike, *, option: str | None = None) -> Path:
-    """Raise OutputError unless `path` is, or can become, a writable folder. Creates nothing."""
+    """Raise FileError unless `path` is, or can become, a writable folder. Creates nothing."""
     path = Path(path)
     if str(path) == "":
-        raise OutputError(f"{_named(path, option)}: an empty name; give a folder name")
+        raise FileError(f"{_named(path, option)}: an empty name; give a folder name")
     if path.exists():
         if not path.is_dir():
-            raise OutputError(f"{_named(path, option)}: is a file, not a folder; choose a folder")
+            raise FileError(f"{_named(path, option)}: is a file, not a folder; choose a folder")
         if not os.access(path, os.W_OK | os.X_OK):
-            raise OutputError(f"{_named(path, option)}: the folder is not writable")
+            raise FileError(f"{_named(path, option)}: the folder is not writable")
         return path
     _check_creatable(path, option)
     return path

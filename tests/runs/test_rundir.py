@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from scratchnet.errors import OutputError, RunFileError
+from scratchnet.errors import FileError, RunFileError
 from scratchnet.nn import mlp
 from scratchnet.runs import RunDir, SweepDir, TrainConfig, find_folders, open_folder
 
@@ -170,14 +170,14 @@ def test_a_progress_file_of_a_dead_process_is_not_live(tmp_path):
 def test_preflight_refuses_outputs_that_cannot_be_written_and_creates_nothing(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(OutputError, match="is a file, not a folder"):
+    with pytest.raises(FileError, match="is a file, not a folder"):
         RunDir(blocker).preflight()
-    with pytest.raises(OutputError, match="is a file, not a folder"):
+    with pytest.raises(FileError, match="is a file, not a folder"):
         RunDir(blocker / "run").preflight()
     (tmp_path / "run" / "model.npz").mkdir(parents=True)
-    with pytest.raises(OutputError, match="model.npz: is a folder"):
+    with pytest.raises(FileError, match="model.npz: is a folder"):
         RunDir(tmp_path / "run").preflight()
-    with pytest.raises(OutputError, match="history.csv: is a folder"):
+    with pytest.raises(FileError, match="history.csv: is a folder"):
         (tmp_path / "s" / "best" / "history.csv").mkdir(parents=True)
         SweepDir(tmp_path / "s").preflight()
     RunDir(tmp_path / "new" / "run").preflight()

@@ -355,7 +355,7 @@ class RunDir:
 
     # -- writing ---------------------------------------------------------------------------
     def preflight(self, *, option: str = "--out") -> None:
-        """Raise OutputError unless this folder and every file a run writes in it can be
+        """Raise FileError unless this folder and every file a run writes in it can be
         written (a folder is not where a file goes, nothing unwritable). Creates nothing."""
         check_output_folder(self.path, option=option)
         for path in self.output_files():
@@ -593,7 +593,7 @@ class SweepDir:
         return info
 
     def preflight(self, *, option: str = "--out") -> None:
-        """Raise OutputError unless the sweep can write its folder and files. Creates nothing."""
+        """Raise FileError unless the sweep can write its folder and files. Creates nothing."""
         check_output_folder(self.path, option=option)
         for path in (self.log_path, self.csv_path, self.summary_path, self.report_path):
             check_output_file(path, option=option)
