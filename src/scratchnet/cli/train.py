@@ -234,6 +234,33 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
+def _check_memory(config: TrainConfig) -> None:
+    """Refuse a run that cannot fit in memory before loading anything (ResourceError)."""
+    from ..data.catalog import get_spec
+    from ..train.memory import check_training_memory
+
+    spec = get_spec(config.dataset)
+    check_training_memory(config, n_train=spec.n_train, n_test=spec.n_test)
+
+
+def _thread_setting(forced: int | None) -> int | str:
+    """--threads N (capped at the cores this process may use, with a note), else "auto": the
+    cores free now, re-checked at each epoch."""
+    from ..threads import cpu_count
+
+    if forced is None:
+        return "auto"
+    cores = cpu_count()
+    if forced > cores:
+        print(
+            f"scratchnet: note: --threads {forced} is more than the {cores} core(s) this process "
+            f"may use; using {cores}",
+            file=sys.stderr,
+        )
+        return cores
+    return forced
+
+
 def _threads(count: int) -> str:
     return "1 BLAS thread" if count == 1 else f"{count} BLAS threads"
 
@@ -349,6 +376,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
         run_dir = args.out
+    _check_memory(config)
     if run_dir is not None:
         if run_dir.exists() and not run_dir.is_dir():
             raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
@@ -423,7 +451,7 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
             checkpoint_every=every,
             resume=saved,
             stop=signals.stop if checkpoint is not None else None,
-            threads=getattr(args, "threads", None),
+            threads=_thread_setting(getattr(args, "threads", None)),
         )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
