@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         "1 when a step's largest matrix product is under 1 MFLOP (tiny networks or batches), "
         "where a second thread does not pay]",
     )
+    train.add_argument(
+        "--no-autotune",
+        action="store_true",
+        help="keep the reference matrix layouts instead of timing the equivalent ones at the "
+        "first step and keeping the fastest (a resumed run keeps its checkpoint's layouts)",
+    )
     train.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
     evaluate = commands.add_parser(

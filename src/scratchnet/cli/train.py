@@ -319,7 +319,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> int:
     from ..data import load_dataset
     from ..diagnose import TrainingProbe
-    from ..nn import save_model
+    from ..nn import autotune, save_model
     from ..train.callbacks import ProgressBar
     from ..train.recipe import train_classifier
 
@@ -341,17 +341,22 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         steps = -(-(len(data[0][0]) - config.validation_size) // config.batch_size)
         probe = TrainingProbe(size=min(128, config.validation_size), every=max(1, steps // 4))
         callbacks.append(probe)
+    # --no-autotune: every layer keeps the reference matrix layout (scratchnet.nn.autotune).
+    tuning = contextlib.nullcontext()
+    if getattr(args, "no_autotune", False):
+        tuning = autotune.disabled()
     try:
-        result = train_classifier(
-            config,
-            callbacks=callbacks,
-            data=data,
-            checkpoint=checkpoint,
-            checkpoint_every=every,
-            resume=saved,
-            stop=signals.stop if checkpoint is not None else None,
-            threads=getattr(args, "threads", None),
-        )
+        with tuning:
+            result = train_classifier(
+                config,
+                callbacks=callbacks,
+                data=data,
+                checkpoint=checkpoint,
+                checkpoint_every=every,
+                resume=saved,
+                stop=signals.stop if checkpoint is not None else None,
+                threads=getattr(args, "threads", None),
+            )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
         lines = [f"scratchnet: error: {message}"]
