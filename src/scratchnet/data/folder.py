@@ -26,10 +26,9 @@ MAX_NAMED = 5  # bad files named in the message; the count says how many more
 
 def _read_gray(path: Path) -> np.ndarray:
     """The picture as float32 (height, width) in [0, 1], decoded as `scratchnet predict` does."""
-    try:
-        from ..pictures.decode import read_gray  # scratchnet.pictures, where it exists
-    except ImportError:
-        from .images import _read_gray as read_gray
+    # Imported here: scratchnet.pictures sits to the right of data in the import order.
+    from ..pictures.decode import read_gray
+
     return read_gray(path)
 
 
