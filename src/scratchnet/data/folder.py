@@ -42,7 +42,10 @@ def picture_to_input(path: Path) -> np.ndarray:
         if np.median(border) > 0.5:  # dark ink on light paper, as predict's "auto" decides
             gray = 1.0 - gray
     else:
-        gray = to_mnist(gray)
+        try:
+            gray = to_mnist(gray)
+        except ImageError as exc:  # it names "array"; the file is what the user knows
+            raise ImageError(str(exc).replace("array", str(path), 1)) from None
     return np.rint(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8)
 
 
