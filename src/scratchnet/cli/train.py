@@ -350,6 +350,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "product is under 1 MFLOP (tiny networks or batches), where a second thread does not "
         "pay]",
     )
+    parser.add_argument(
+        "--no-autotune",
+        action="store_true",
+        help="keep the reference matrix layouts instead of timing the equivalent ones at the "
+        "first step and keeping the fastest (a resumed run keeps its checkpoint's layouts)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
 
@@ -420,7 +426,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> int:
     from ..data import load_dataset
     from ..diagnose import TrainingProbe
-    from ..nn import save_model
+    from ..nn import autotune, save_model
     from ..train.callbacks import ProgressBar
     from ..train.recipe import train_classifier
 
@@ -442,17 +448,22 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         steps = -(-(len(data[0][0]) - config.validation_size) // config.batch_size)
         probe = TrainingProbe(size=min(128, config.validation_size), every=max(1, steps // 4))
         callbacks.append(probe)
+    # --no-autotune: every layer keeps the reference matrix layout (scratchnet.nn.autotune).
+    tuning = contextlib.nullcontext()
+    if getattr(args, "no_autotune", False):
+        tuning = autotune.disabled()
     try:
-        result = train_classifier(
-            config,
-            callbacks=callbacks,
-            data=data,
-            checkpoint=checkpoint,
-            checkpoint_every=every,
-            resume=saved,
-            stop=signals.stop if checkpoint is not None else None,
-            threads=_thread_setting(getattr(args, "threads", None)),
-        )
+        with tuning:
+            result = train_classifier(
+                config,
+                callbacks=callbacks,
+                data=data,
+                checkpoint=checkpoint,
+                checkpoint_every=every,
+                resume=saved,
+                stop=signals.stop if checkpoint is not None else None,
+                threads=_thread_setting(getattr(args, "threads", None)),
+            )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
         lines = [f"scratchnet: error: {message}"]
