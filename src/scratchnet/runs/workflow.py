@@ -29,8 +29,8 @@ from ..data.augment import Augmenter
 from ..data.features import PIXEL_SCALE, images_to_features, validation_split
 from ..nn import SoftmaxCrossEntropy, mlp
 from ..nn.layer import check_dtype
+from ..threads import ThreadChooser, blas_threads, check_threads, choose_threads
 from ..threads import available as threads_available
-from ..threads import blas_threads, check_threads, choose_threads
 from ..train.callbacks import Callback, EarlyStopping, LearningRateSchedule
 from ..train.fit import evaluate, fit
 from ..train.history import History
@@ -190,13 +190,31 @@ def build_training(
     )
 
 
-def run_threads(config: TrainConfig, sizes: Sequence[int], threads: int | None, resume=None) -> int:
-    """The BLAS threads to train with: `threads` if given; a resumed run's own count (the
-    count can change the last bits, so a resumed run keeps the one it started with); else
-    scratchnet.threads.choose_threads for the network (small networks train faster with one)."""
+def run_threads(
+    config: TrainConfig,
+    sizes: Sequence[int],
+    threads: int | None,
+    resume=None,
+    *,
+    adaptive: bool = False,
+) -> tuple[int, Callback | None]:
+    """(the BLAS threads to start with, the callback that re-chooses them or None).
+
+    `threads` if given; a resumed run's own count (the count can change the last bits, so a
+    resumed run keeps the one it started with, and its adaptive setting); else
+    scratchnet.threads.choose_threads for the network (small networks train faster with one).
+    adaptive=True re-chooses them at each epoch from the cores free now (adaptive_threads)."""
     if threads is None and resume is not None:
         threads = check_threads(resume.extra.get("blas_threads"))
-    return threads or choose_threads(sizes, config.batch_size)
+        adaptive = resume.extra.get("adaptive_threads") is True
+    tuner = None
+    if adaptive and threads_available():
+        from ..train.adaptive_threads import AdaptiveThreads
+
+        chooser = ThreadChooser(sizes, config.batch_size)
+        threads = threads or chooser.choose()
+        tuner = AdaptiveThreads(chooser, threads)
+    return threads or choose_threads(sizes, config.batch_size), tuner
 
 
 def check_finite(model, history: History) -> None:
@@ -265,7 +283,7 @@ def train_classifier(
     checkpoint_every: int = 1,
     resume: SavedCheckpoint | None = None,
     stop: StopRequest | None = None,
-    threads: int | None = None,
+    threads: int | str | None = None,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
@@ -280,9 +298,12 @@ def train_classifier(
     config) continues that run: the weights come out bitwise as if it had never stopped.
 
     `threads` sets the BLAS threads for training; None lets scratchnet.threads.choose_threads
-    pick from the network's size (the thread count can change the last bits of the weights).
+    pick from the network's size (the thread count can change the last bits of the weights);
+    "auto" also takes the load of other processes into account and re-checks it at each epoch
+    (scratchnet.train.adaptive_threads: fast on a busy machine, not bitwise reproducible).
     """
-    threads = check_threads(threads)
+    adaptive = threads == "auto"
+    threads = None if adaptive else check_threads(threads)
     if stop is not None and checkpoint is None:
         raise ValueError("stop= needs checkpoint= (a file to save the run to when it stops)")
     if resume is not None:
@@ -294,7 +315,10 @@ def train_classifier(
     n_in = prepared.x_fit.shape[1]
     model = build_model(config, n_in, prepared.n_classes, rng)
     training = build_training(config, prepared.x_fit.shape[0], rng, callbacks)
-    threads = run_threads(config, [n_in, *config.hidden, prepared.n_classes], threads, resume)
+    sizes = [n_in, *config.hidden, prepared.n_classes]
+    threads, tuner = run_threads(config, sizes, threads, resume, adaptive=adaptive)
+    if tuner is not None:
+        training.callbacks.insert(0, tuner)
     if checkpoint is not None:
         from ..train.checkpoint import Checkpoint
 
@@ -305,7 +329,11 @@ def train_classifier(
                 generators=training.generators,
                 stateful=training.stateful,
                 config=config.to_dict(),
-                extra={"checkpoint_every": checkpoint_every, "blas_threads": threads},
+                extra={
+                    "checkpoint_every": checkpoint_every,
+                    "blas_threads": threads,
+                    "adaptive_threads": tuner is not None,
+                },
                 stop=stop,
             )
         )
