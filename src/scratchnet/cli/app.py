@@ -1,5 +1,5 @@
 """The command-line tool: `scratchnet train | evaluate | predict | notebook | diagnose | sweep |
-report`.
+report | serve`.
 
 Only this package parses argv, prints for the user and chooses exit codes: 0 on success, 2 for
 bad arguments (argparse's message), 1 for a data or model problem (one line on stderr, no
@@ -28,6 +28,7 @@ from .diagnose import cmd_diagnose
 from .models import cmd_evaluate, cmd_predict
 from .notebook import cmd_notebook
 from .report import add_report_parser, cmd_report
+from .serve import add_serve_parser, cmd_serve
 from .sweep import add_sweep_parser, cmd_sweep
 from .train import cmd_train
 
@@ -190,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(commands)
     add_report_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 
@@ -201,6 +203,7 @@ COMMANDS = {
     "diagnose": cmd_diagnose,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "serve": cmd_serve,
 }
 
 
