@@ -20,7 +20,9 @@ SHUTDOWN_SECONDS = 2  # open live streams are closed after this long on Ctrl-C
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535 (0: any free port); received {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a port number 0-65535 (0: any free port); received {text!r}"
+        )
     return int(text)
 
 
@@ -68,7 +70,9 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise ScratchnetError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+        raise ScratchnetError(
+            f"--host {host}: not an address of this machine ({exc.strerror})"
+        ) from None
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -92,10 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ScratchnetError(f"{SERVE_EXTRA} ({exc.name} is missing)") from None
     loopback = _loopback(args.host)
+    server = None
     app = create_app(
         args.paths,
         hosts=None if loopback else ["*"],
         data_dir=args.data_dir,
+        stopping=lambda: server is not None and server.should_exit,
     )
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
@@ -106,21 +112,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "studio and read every model and run under the served paths",
             file=sys.stderr,
         )
-    print(
-        f"scratchnet studio: serving {', '.join(map(str, args.paths))} at http://{shown}:{port}/ "
-        "(Ctrl-C stops it)",
-        flush=True,
-    )
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
     try:
+        print(
+            f"scratchnet studio: serving {', '.join(map(str, args.paths))} at "
+            f"http://{shown}:{port}/ (Ctrl-C stops it)",
+            flush=True,
+        )
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C before uvicorn took over the signal, or re-raised by it after a clean shutdown.
+        pass
     finally:
         sock.close()
     print("scratchnet studio: stopped", flush=True)

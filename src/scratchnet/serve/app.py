@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -71,6 +72,10 @@ def _error(status: int, message: str) -> JSONResponse:
     return _json({"error": message.replace("\n", " ")}, status)
 
 
+def _too_large(limit: int) -> str:
+    return f"the body is over {limit // 1024 // 1024} MB; send a smaller picture"
+
+
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` bytes (before reading, when declared)."""
     declared = request.headers.get("content-length")
@@ -78,12 +83,12 @@ async def _body(request: Request, limit: int) -> bytes:
         if not declared.isdigit():
             raise HTTPProblem(400, "Content-Length is not a number")
         if int(declared) > limit:
-            raise HTTPProblem(413, f"the body is over {limit // 1024 // 1024} MB; send a smaller picture")
+            raise HTTPProblem(413, _too_large(limit))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPProblem(413, f"the body is over {limit // 1024 // 1024} MB; send a smaller picture")
+            raise HTTPProblem(413, _too_large(limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -92,7 +97,9 @@ def _picture_type(request: Request) -> None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in PICTURE_TYPES:
         raise HTTPProblem(
-            415, f"send the picture as the body with Content-Type image/png or image/jpeg; received {kind or 'none'!r}"
+            415,
+            "send the picture as the body with Content-Type image/png or image/jpeg; "
+            f"received {kind or 'none'!r}",
         )
 
 
@@ -120,11 +127,14 @@ def create_app(
     data_dir: str | None = None,
     max_body: int = MAX_BODY,
     poll_seconds: float = 0.5,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Starlette:
     """The studio over the models and runs under `paths` (files or folders).
 
     hosts: the Host header values accepted (default: loopback names only; ["*"] for any).
     poll_seconds: how often the live stream looks at the run folders.
+    stopping: true once the server is shutting down (live streams then end, so that Ctrl-C
+    does not wait for them).
     """
     studio = Studio(paths, data_dir=data_dir)
     static = _static_files()
@@ -209,7 +219,7 @@ def create_app(
 
     async def live(request: Request) -> Response:
         return StreamingResponse(
-            _live_events(studio, request, poll_seconds),
+            _live_events(studio, request, poll_seconds, stopping),
             media_type="text/event-stream",
             headers={**_headers(), "X-Accel-Buffering": "no"},
         )
@@ -238,7 +248,9 @@ def _event(kind: str, data: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def _live_events(studio: Studio, request: Request, poll_seconds: float):
+async def _live_events(
+    studio: Studio, request: Request, poll_seconds: float, stopping: Callable[[], bool]
+):
     """Server-sent events: `runs` (the list, whenever it changes) and `run` (one run's history
     and progress, whenever its files change); a comment every 15 s keeps proxies from closing."""
     sent_runs: str | None = None
@@ -265,7 +277,10 @@ async def _live_events(studio: Studio, request: Request, poll_seconds: float):
         if quiet >= 15.0:
             yield ": still here\n\n"
             quiet = 0.0
-        await asyncio.sleep(poll_seconds)
+        for _ in range(max(1, round(poll_seconds / 0.1))):
+            await asyncio.sleep(min(0.1, poll_seconds))
+            if stopping():
+                return
         quiet += poll_seconds
         if await request.is_disconnected():
             return

@@ -74,24 +74,18 @@ class RunFolder:
 
     def config(self) -> dict[str, Any]:
         config = read_json(self.path / CONFIG)
-        if isinstance(config, dict):
-            return config
-        progress = self.progress()
-        return dict(progress.get("config") or {}) if progress else {}
+        return config if isinstance(config, dict) else {}
 
     def progress(self) -> dict[str, Any] | None:
-        """The note a running `scratchnet train --out` keeps: epoch, step, steps, history..."""
+        """The note a running `scratchnet train --out` keeps: pid, epoch, epochs, step, steps."""
         progress = read_json(self.path / PROGRESS)
         return progress if isinstance(progress, dict) else None
 
     def history(self) -> list[dict[str, Any]]:
-        """The per-epoch rows: history.json once the run is done, else the progress note's."""
+        """The per-epoch rows of history.json (rewritten after every epoch of a live run)."""
         data = read_json(self.path / HISTORY)
         if isinstance(data, dict):
             data = data.get("epochs")
-        if not isinstance(data, list):
-            progress = self.progress() or {}
-            data = progress.get("history")
         if not isinstance(data, list):
             return []
         return [row for row in data if isinstance(row, dict)]
@@ -101,9 +95,8 @@ class RunFolder:
         return data if isinstance(data, dict) else None
 
     def training(self) -> bool:
-        """True while a `scratchnet train` writes here: its progress note says so and is fresh."""
-        progress = self.progress()
-        return bool(progress and progress.get("status") == "training")
+        """True while a `scratchnet train` writes here (it removes its progress note at the end)."""
+        return self.progress() is not None
 
     def modified(self) -> float:
         """The newest modification time (seconds since the epoch) among the run's files."""

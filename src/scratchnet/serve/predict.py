@@ -54,7 +54,5 @@ def prediction_record(model, image: np.ndarray, *, top: int = 3, source: str = U
         "image": source,
         "prediction": names[order[0]],
         "label": int(order[0]),
-        "top": [
-            {"class": names[i], "label": int(i), "probability": float(row[i])} for i in order
-        ],
+        "top": [{"class": names[i], "label": int(i), "probability": float(row[i])} for i in order],
     }

@@ -428,7 +428,7 @@
     source.addEventListener("run", (event) => {
       const data = JSON.parse(event.data);
       state.histories[data.name] = data;
-      if (data.progress && data.progress.status === "training") state.liveSeen.add(data.name);
+      if (data.progress) state.liveSeen.add(data.name);
       if (state.view === "live") renderLive();
       if (state.view === "runs" && state.chosen.has(data.name)) renderOverlay();
     });
