@@ -1,8 +1,11 @@
 """The library's own exceptions: problems a user can fix, with a message that says how.
 
-The command-line tool prints their message on one line and exits with status 1; anything else
-that escapes is a bug in scratchnet. They subclass ValueError/OSError where that is what a
-caller would expect to catch.
+They are raised at the boundary where input arrives (an option, a file, a data set) and name
+what the user gave. The command-line tool prints their message on one line and exits with
+their `exit_code`: 2 for arguments and options (as argparse does), 1 for data, files, models
+and memory. Anything else that escapes a command is a bug in scratchnet, reported as one (exit
+70). They subclass ValueError/OSError/MemoryError where that is what a caller would expect to
+catch.
 """
 
 from __future__ import annotations
@@ -10,6 +13,15 @@ from __future__ import annotations
 
 class ScratchnetError(Exception):
     """Base class for every error scratchnet raises about a user's data, files or settings."""
+
+    exit_code = 1
+
+
+class ArgumentError(ScratchnetError, ValueError):
+    """An option or a combination of options is invalid: the message names the option and the
+    fix. The command-line tool exits with status 2, as for argparse's own errors."""
+
+    exit_code = 2
 
 
 class DataError(ScratchnetError, ValueError):
@@ -38,3 +50,20 @@ class ImageError(DataError):
 
 class CheckpointError(ScratchnetError, ValueError):
     """A training checkpoint is missing, corrupt, of an unknown version or does not fit the run."""
+
+
+class FileError(ScratchnetError, OSError):
+    """A path the user gave cannot be read or written: missing, not a regular file, a folder
+    where a file goes (or the reverse), not writable, or the disk is full."""
+
+    def __init__(self, message: str) -> None:
+        # OSError(errno, strerror) would reinterpret two arguments; keep the one message.
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ResourceError(ScratchnetError, MemoryError):
+    """The machine lacks what a command needs (memory): the message says how much it needs,
+    how much there is and what to change."""

@@ -63,6 +63,7 @@ def test_missing_data_exits_1_listing_places(tmp_path, monkeypatch, run, one_err
     monkeypatch.setenv("SCRATCHNET_NO_DOWNLOAD", "1")
     monkeypatch.delenv("SCRATCHNET_DATA", raising=False)
     output = tmp_path / "model.npz"
+    (tmp_path / "nowhere").mkdir()  # exists, holds no data (a missing --data-dir is exit 2)
     code, _, err = run("train", "--data-dir", str(tmp_path / "nowhere"), "-o", str(output), "-q")
     assert code == 1
     line = one_error_line(err)

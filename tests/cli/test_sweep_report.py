@@ -81,12 +81,14 @@ def test_values_are_read_as_train_reads_them():
         ),
     ],
 )
-def test_the_winner_command_reads_back_as_the_same_config(config):
-    words = shlex.split(train_command(config, data_dir="/data dir"))
+def test_the_winner_command_reads_back_as_the_same_config(config, tmp_path):
+    folder = tmp_path / "data dir"  # --data-dir must exist
+    folder.mkdir()
+    words = shlex.split(train_command(config, data_dir=str(folder)))
     assert words[:2] == ["scratchnet", "train"]
     args = build_parser().parse_args(words[1:])
     again = config_from_args(args)
-    assert again.data_dir == "/data dir"
+    assert again.data_dir == str(folder)
     mine, theirs = config.to_dict(), again.to_dict()
     for key in ("data_dir", "preset"):
         mine.pop(key), theirs.pop(key)

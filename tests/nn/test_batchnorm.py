@@ -296,9 +296,9 @@ def test_sequential_accepts_batchnorm_and_dropout():
         (4, "weight"),
         (4, "bias"),
     ]
-    lines = model.summary().splitlines()
+    lines = model.summary_text().splitlines()
     assert "BatchNorm(n_features=16, momentum=0.9, eps=1e-05)" in lines[2]
-    assert lines[2].split()[-2:] == ["16", "32"]
+    assert lines[2].split()[-3:] == ["(None,", "16)", "32"]
     assert "Dropout(rate=0.2)" in lines[4]
 
 

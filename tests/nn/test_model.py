@@ -215,7 +215,7 @@ def test_prediction_does_not_disturb_training_caches():
     [
         (np.zeros((3, 4)), r"expected features of shape \(batch, 5\); received shape \(3, 4\)"),
         (np.zeros(5), r"received shape \(5,\)"),
-        (np.zeros((2, 5, 1)), r"received shape \(2, 5, 1\)"),
+        (np.zeros((2, 5, 2)), r"received shape \(2, 5, 2\)"),
         (np.array([[0.0, 1.0, np.nan, 0.0, 0.0]]), "NaN or infinite"),
         (np.array([[0.0, 1.0, np.inf, 0.0, 0.0]]), "NaN or infinite"),
         (np.array([["a", "b", "c", "d", "e"]]), "numeric features"),
@@ -244,7 +244,7 @@ def test_check_input_casts_to_the_network_dtype():
 
 def test_summary_lists_every_layer_and_the_total():
     model = mlp(784, [128], 10, seed=0)
-    text = model.summary()
+    text = model.summary_text()
     lines = text.splitlines()
     assert len(lines) == 1 + len(model.layers) + 1
     assert "Dense(n_in=784, n_out=128, activation='relu')" in lines[1]
@@ -257,10 +257,10 @@ def test_summary_lists_every_layer_and_the_total():
 
 def test_summary_shows_output_sizes_through_activation_layers():
     model = Sequential([Dense(4, 6, seed=0), ReLU(), Dense(6, 2, seed=0)])
-    lines = model.summary().splitlines()
+    lines = model.summary_text().splitlines()
     assert "ReLU()" in lines[2]
-    assert lines[2].split()[-2:] == ["6", "0"]  # outputs, params
-    assert lines[3].split()[-2:] == ["2", "14"]
+    assert lines[2].split()[-3:] == ["(None,", "6)", "0"]  # output shape, params
+    assert lines[3].split()[-3:] == ["(None,", "2)", "14"]
 
 
 def test_repr_lists_the_layers():

@@ -1,17 +1,25 @@
 """Argument types and shared option groups for the command-line tool.
 
-Each type rejects bad input with argparse's one-line message and exit status 2.
+Each type rejects bad input with argparse's one-line message and exit status 2, including
+values beyond an upper bound where a larger one can only be a typo (the bound and its reason
+are in the message). This module imports neither NumPy nor the engine at import time: the
+parser for `scratchnet --help` and for argument errors is built without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from pathlib import Path
 
-import numpy as np
-
-from ..train.recipe import TrainConfig
+# Upper bounds: far above anything useful on one machine, low enough that a value past them is
+# refused before it is used to size an array, a loop or a thread pool.
+MAX_WIDTH = 100_000  # one hidden layer: 784 x 100,000 float32 weights are 314 MB already
+MAX_LAYERS = 1_000  # hidden layers; the notebook's deepest network has 10
+MAX_COUNT = 1_000_000  # epochs, patience, checkpoint intervals: a million passes over a set
+MAX_EXAMPLES = 100_000_000  # batch and validation sizes: examples of one data set
+MAX_SEED = 2**63 - 1  # seeds are stored as 64-bit integers in checkpoints and JSON
 
 
 def _checked(convert, accept, expected: str, name: str):
@@ -21,7 +29,7 @@ def _checked(convert, accept, expected: str, name: str):
     def parse(text: str):
         try:
             value = convert(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}") from None
         if not accept(value):
             raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}")
@@ -31,36 +39,82 @@ def _checked(convert, accept, expected: str, name: str):
     return parse
 
 
-positive_int = _checked(int, lambda v: v >= 1, "a positive integer", "positive_int")
-non_negative_int = _checked(int, lambda v: v >= 0, "an integer >= 0", "non_negative_int")
+def bounded_int(low: int, high: int, name: str, reason: str):
+    """An int type accepting low..high: below, 'expected a positive integer' (or >= low);
+    above, 'expected at most HIGH (REASON)'."""
+    expected = "a positive integer" if low == 1 else f"an integer >= {low}"
+    at_least = _checked(int, lambda v: v >= low, expected, name)
+
+    def parse(text: str) -> int:
+        value = at_least(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(
+                f"expected at most {high:_}; received {text!r} ({reason})"
+            )
+        return value
+
+    parse.__name__ = parse.__qualname__ = name
+    return parse
+
+
+positive_int = bounded_int(
+    1, MAX_COUNT, "positive_int", f"more than {MAX_COUNT:_} is surely a typo"
+)
+non_negative_int = bounded_int(
+    0, MAX_COUNT, "non_negative_int", f"more than {MAX_COUNT:_} is surely a typo"
+)
+example_count = bounded_int(
+    1, MAX_EXAMPLES, "example_count", f"no data set here has more than {MAX_EXAMPLES:_} examples"
+)
+non_negative_example_count = bounded_int(
+    0, MAX_EXAMPLES, "example_count", f"no data set here has more than {MAX_EXAMPLES:_} examples"
+)
+seed_int = bounded_int(0, MAX_SEED, "seed", "seeds are stored as 64-bit integers")
 # NaN fails every comparison, so the float types refuse it as well as infinities.
 positive_float = _checked(
-    float, lambda v: v > 0 and np.isfinite(v), "a positive number", "positive_float"
+    float, lambda v: v > 0 and math.isfinite(v), "a positive number", "positive_float"
 )
 unit_interval = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)", "unit_interval")
 non_negative_float = _checked(
-    float, lambda v: v >= 0 and np.isfinite(v), "a number >= 0", "non_negative_float"
+    float, lambda v: v >= 0 and math.isfinite(v), "a number >= 0", "non_negative_float"
 )
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """'512,256' -> (512, 256); '100x10' -> ten layers of 100; '' or 'none' -> ()."""
-    if text.strip().lower() in ("", "none"):
+    """'512,256' -> (512, 256); '100x10' -> ten layers of 100; 'none' -> ().
+
+    Every width and every repeat count must be positive (8x0 and 100x-1 are errors, not "no
+    layer"), widths at most MAX_WIDTH and MAX_LAYERS layers in all."""
+    if text.strip().lower() == "none":
         return ()
-    parts = [part.strip() for part in text.split(",")]
-    try:
-        sizes: tuple[int, ...] = ()
-        for part in parts:
-            width, _, count = part.lower().partition("x")
-            sizes += (int(width),) * (int(count) if count else 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers such as 256,128 (or 100x10 for ten "
-            f"layers of 100); received {text!r}"
-        ) from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"hidden sizes must be positive; received {text!r}")
-    return sizes
+    expected = (
+        "expected comma-separated positive integers such as 256,128 (or 100x10 for ten layers "
+        f"of 100; none for no hidden layer); received {text!r}"
+    )
+    sizes: list[int] = []
+    for part in text.split(","):
+        width_text, times, count_text = part.strip().lower().partition("x")
+        try:
+            width = int(width_text)
+            count = int(count_text) if times else 1
+        except ValueError:
+            raise argparse.ArgumentTypeError(expected) from None
+        if width < 1 or count < 1:
+            raise argparse.ArgumentTypeError(
+                f"hidden sizes must be positive (widths and repeat counts); received {text!r}"
+            )
+        if width > MAX_WIDTH:
+            raise argparse.ArgumentTypeError(
+                f"a hidden layer has at most {MAX_WIDTH:_} units (784 x {MAX_WIDTH:_} weights "
+                f"are 314 MB already); received {text!r}"
+            )
+        if count > MAX_LAYERS or len(sizes) + count > MAX_LAYERS:
+            raise argparse.ArgumentTypeError(
+                f"at most {MAX_LAYERS} hidden layers (gradients do not reach the first of more);"
+                f" received {text!r}"
+            )
+        sizes += [width] * count
+    return tuple(sizes)
 
 
 def activation_name(text: str) -> str:
@@ -83,6 +137,40 @@ def initializer_name(text: str) -> str:
     return text
 
 
+MAX_THREADS = 1024  # BLAS thread pools; more than the cores are capped at use, with a note
+thread_count = bounded_int(
+    1, MAX_THREADS, "thread_count", f"no machine here has more than {MAX_THREADS} cores"
+)
+
+
+def output_path(option: str):
+    """A path type for an output option: the empty string (which would mean the working
+    folder itself) is refused, naming the option."""
+
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(
+                f"expected a path for {option}; received an empty string"
+            )
+        return Path(text)
+
+    parse.__name__ = parse.__qualname__ = "path"
+    return parse
+
+
+def existing_dir(text: str) -> Path:
+    """--data-dir: a folder (or keras' mnist.npz itself) that must exist; a missing one is an
+    error, never skipped for another copy of the data."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder; received an empty string")
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(
+            f"{text} does not exist; give the folder that holds mnist/ or fashion-mnist/"
+        )
+    return path
+
+
 # -- the parser -------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
     """argparse, with its error as one line (plus where to look) instead of the usage block."""
@@ -100,7 +188,7 @@ def data_options(parser: argparse.ArgumentParser, dataset_default: str | None = 
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=existing_dir,
         default=None,
         metavar="DIR",
         help="a folder holding mnist/ or fashion-mnist/ (the four IDX files) "
@@ -128,7 +216,7 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     from ..optim import OPTIMIZERS, SCHEDULES
     from ..train.nonfinite import NONFINITE_POLICIES
     from ..train.presets import PRESETS
-    from ..train.recipe import AUGMENTATIONS
+    from ..train.recipe import AUGMENTATIONS, TrainConfig
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
@@ -184,7 +272,7 @@ def training_options(parser: argparse.ArgumentParser) -> None:
         help="L2 penalty (decoupled weight decay with adamw)",
     )
     add("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    add("--batch-size", type=positive_int, help="examples per step")
+    add("--batch-size", type=example_count, help="examples per step")
     add("--epochs", type=positive_int, help="passes over the training set")
     add("--dropout", type=dropout_rate, help="share of hidden units dropped in training")
     add(
@@ -220,9 +308,11 @@ def training_options(parser: argparse.ArgumentParser) -> None:
         "best weights (0: off)",
     )
     add(
-        "--validation-size", type=non_negative_int, help="training examples held out for validation"
+        "--validation-size",
+        type=non_negative_example_count,
+        help="training examples held out for validation",
     )
-    add("--seed", type=non_negative_int, help="the random seed")
+    add("--seed", type=seed_int, help="the random seed")
     add("--dtype", choices=("float32", "float64"), help="floating-point precision")
     add(
         "--on-nonfinite",

@@ -68,8 +68,68 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
+def add_diagnose_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import data_options, letter, training_options
+
+    parser.description = (
+        "Train with probes (the same options as train), or look at a saved model (--model), or "
+        "at one of the notebook's experiments as written (--notebook h), and report per layer: "
+        "activation spread, dead or saturated units, gradient norms, update-to-weight ratios, "
+        "the loss against a uniform guess and prediction collapse; then findings in plain "
+        "words, each with its evidence and a fix."
+    )
+    data_options(parser, dataset_default=None)
+    training_options(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="diagnose this saved model instead of training (training options do not apply)",
+    )
+    source.add_argument(
+        "--notebook",
+        type=letter,
+        default=None,
+        metavar="A-H",
+        help="diagnose this notebook experiment as written (of the training options only "
+        "--epochs and --seed apply)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+# Options that each mode uses; any other training option given with it would be ignored.
+_NOTEBOOK_OPTIONS = ("epochs", "seed")
+
+
+def check_diagnose_options(args: argparse.Namespace) -> None:
+    """--model and --notebook take their settings from elsewhere: training options given with
+    them (which they would ignore) are an error naming them."""
+    from ..errors import ArgumentError
+    from .train import TRAINING_FIELDS
+
+    if args.model is None and args.notebook is None:
+        return
+    # Training options are in the namespace only when typed (argparse.SUPPRESS).
+    typed = [name for name in (*TRAINING_FIELDS, "preset") if hasattr(args, name)]
+    typed = [name for name in typed if name != "dataset" or args.dataset is not None]
+    if args.notebook is not None:
+        typed = [name for name in typed if name not in _NOTEBOOK_OPTIONS]
+    if typed:
+        mode = (
+            "--model diagnoses a saved model"
+            if args.model is not None
+            else (f"--notebook {args.notebook} uses the notebook's own settings")
+        )
+        flags = ", ".join("--" + name.replace("_", "-") for name in typed)
+        raise ArgumentError(f"{mode}; drop {flags}")
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ..data import load_dataset
+
+    check_diagnose_options(args)
 
     if args.model is not None:
         diagnosis = _diagnose_saved(args)

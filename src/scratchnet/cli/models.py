@@ -12,6 +12,38 @@ import numpy as np
 from ..errors import ScratchnetError
 
 
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import data_options
+
+    parser.description = (
+        "Accuracy, per-class precision and recall, and the confusion matrix of a saved model "
+        "on its data set's test set."
+    )
+    parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
+    data_options(parser, dataset_default=None)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import positive_int
+
+    parser.description = (
+        "Classify PNG or JPEG images of digits (or clothes): each is brought to MNIST form "
+        "(grayscale, inverted if dark on light, cropped, fitted in 20x20, centred by mass in "
+        "28x28) and run through the model."
+    )
+    parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
+    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    parser.add_argument("--top", type=positive_int, default=3, help="how many classes to show")
+    parser.add_argument(
+        "--invert",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
 def _load_for_eval(path: Path):
     from ..nn import load_model
 

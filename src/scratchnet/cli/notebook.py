@@ -27,10 +27,61 @@ def markdown_table(cells: list[dict[str, str]], columns: tuple[str, ...]) -> str
     return "\n".join(lines)
 
 
+def add_notebook_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import existing_dir, letters, output_path, seed_int
+
+    parser.description = (
+        "Rerun the eight experiments of the notebook this project grew from, each as the "
+        "notebook wrote it and done right, and print one table (also saved as Markdown and CSV)."
+    )
+    parser.add_argument("--list", action="store_true", help="list the experiments and stop")
+    parser.add_argument(
+        "--only",
+        type=letters,
+        default=None,
+        metavar="A,B,...",
+        help="run only these experiments (letters a-h)",
+    )
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="instead: remove the causes of (h)'s failure one at a time",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer passes (under 10 minutes on 2 cores); the table says so",
+    )
+    parser.add_argument(
+        "--out",
+        type=output_path("--out"),
+        default=Path("notebook-results"),
+        metavar="DIR",
+        help="where to save notebook.md and notebook.csv",
+    )
+    parser.add_argument("--data-dir", type=existing_dir, default=None, metavar="DIR")
+    parser.add_argument("--seed", type=seed_int, default=0)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the final table")
+
+
+def check_notebook_options(args: argparse.Namespace) -> None:
+    """Options that the chosen mode would ignore are an error, not silently dropped."""
+    from ..errors import ArgumentError
+
+    if args.ablation and args.only is not None:
+        raise ArgumentError(
+            "--ablation runs its own variants of (h); --only chooses among the notebook's "
+            "experiments: give one or the other"
+        )
+    if args.list and args.ablation:
+        raise ArgumentError("--list lists the experiments and runs nothing; drop --ablation")
+
+
 def cmd_notebook(args: argparse.Namespace) -> int:
     from ..data import load_dataset
     from ..experiments.notebook import COLUMNS, get_experiments, run_notebook, table_rows
 
+    check_notebook_options(args)
     experiments = get_experiments(args.only)
     if args.list:
         for experiment in experiments:

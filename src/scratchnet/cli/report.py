@@ -8,19 +8,19 @@ from pathlib import Path
 from ..errors import ScratchnetError
 
 
-def add_report_parser(commands) -> None:
-    report = commands.add_parser(
-        "report",
-        help="build report.html for a run or sweep folder",
-        description="Write DIR/report.html: one self-contained page (images embedded) with the "
-        "summary, the plots and diagnose's findings. DIR is a run folder (scratchnet train --out "
-        "DIR: model.npz, history, config.json and, if present, diagnosis.json) or a sweep folder "
-        "(scratchnet sweep --out DIR).",
+def add_report_arguments(report: argparse.ArgumentParser) -> None:
+    from .args import existing_dir
+
+    report.description = (
+        "Write DIR/report.html: one self-contained page (images embedded) with the summary, the "
+        "plots and diagnose's findings. DIR is a run folder (scratchnet train --out DIR: "
+        "model.npz, history, config.json and, if present, diagnosis.json) or a sweep folder "
+        "(scratchnet sweep --out DIR)."
     )
     report.add_argument("dir", type=Path, metavar="DIR", help="a run or sweep folder")
     report.add_argument(
         "--data-dir",
-        type=Path,
+        type=existing_dir,
         default=None,
         metavar="DIR",
         help="where the test set is, for the confusion matrix [the run's, $SCRATCHNET_DATA...]",

@@ -26,13 +26,11 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def add_serve_parser(commands) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="the studio: draw digits, browse runs, watch training live (web page)",
-        description="Start the studio, a local web page over the model files and run or sweep "
-        "folders under PATH: draw a digit and see every layer respond, compare runs, watch a "
-        "run train live, look at a model's mistakes. Ctrl-C stops it.",
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    serve.description = (
+        "Start the studio, a local web page over the model files and run or sweep folders "
+        "under PATH: draw a digit and see every layer respond, compare runs, watch a run train "
+        "live, look at a model's mistakes. Ctrl-C stops it."
     )
     serve.add_argument(
         "paths",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import shlex
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+from ..errors import ArgumentError
 from ..train.recipe import TrainConfig
 from .args import data_options, training_options
 
@@ -167,29 +169,32 @@ def train_command(config: TrainConfig, *, data_dir: str | None = None) -> str:
 
 
 # -- the command ----------------------------------------------------------------------------
-def add_sweep_parser(commands) -> None:
-    from .args import positive_int
+MAX_TRIALS = 10_000  # trials in one sweep: at a second each, close to three hours
+MAX_REPEATS = 1_000  # seeds per setting
+MAX_WORKERS = 1_024  # worker processes
 
-    sweep = commands.add_parser(
-        "sweep",
-        help="compare settings: grid or random search, in parallel, resumable",
-        description=textwrap.fill(
-            "Train many settings (a grid, or random draws) in parallel worker processes, "
-            "compare them on the validation split, score only the winner on the test set and "
-            "print the command that retrains it. Results stream to OUT/sweep.csv and "
-            "OUT/sweep.jsonl as trials finish; running the same command again after an "
-            "interruption runs only the missing trials. Any train option below sets the base "
-            "that every setting starts from.",
-            width=79,
-        ),
-        epilog="examples:\n"
+
+def add_sweep_arguments(sweep: argparse.ArgumentParser) -> None:
+    from .args import bounded_int, output_path, seed_int
+
+    sweep.description = textwrap.fill(
+        "Train many settings (a grid, or random draws) in parallel worker processes, "
+        "compare them on the validation split, score only the winner on the test set and "
+        "print the command that retrains it. Results stream to OUT/sweep.csv and "
+        "OUT/sweep.jsonl as trials finish; running the same command again after an "
+        "interruption runs only the missing trials. Any train option below sets the base "
+        "that every setting starts from.",
+        width=79,
+    )
+    sweep.epilog = (
+        "examples:\n"
         "  scratchnet sweep --grid lr=0.1,0.01,0.001 batch-size=10,50,100 --epochs 5\n"
         "  scratchnet sweep --random 20 lr=loguniform:1e-4:1e-1 'hidden=choice:100|256,128' "
         "dropout=uniform:0:0.5\n"
         "distributions: loguniform:LOW:HIGH, uniform:LOW:HIGH, int:LOW:HIGH, logint:LOW:HIGH, "
-        "choice:A|B|C",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "choice:A|B|C"
     )
+    sweep.formatter_class = argparse.RawDescriptionHelpFormatter
     search = sweep.add_mutually_exclusive_group(required=True)
     search.add_argument(
         "--grid",
@@ -205,18 +210,22 @@ def add_sweep_parser(commands) -> None:
         help="N settings drawn from these distributions",
     )
     sweep.add_argument(
-        "--repeats", type=positive_int, default=1, metavar="K", help="seeds per setting [1]"
+        "--repeats",
+        type=bounded_int(1, MAX_REPEATS, "repeats", f"a sweep runs at most {MAX_TRIALS} trials"),
+        default=1,
+        metavar="K",
+        help="seeds per setting [1]",
     )
     sweep.add_argument(
         "--search-seed",
-        type=int,
+        type=seed_int,
         default=0,
         metavar="S",
         help="seed of the random search's draws [0]",
     )
     sweep.add_argument(
         "--workers",
-        type=positive_int,
+        type=bounded_int(1, MAX_WORKERS, "workers", f"more than {MAX_WORKERS} is surely a typo"),
         default=None,
         metavar="N",
         help="worker processes [the number of cores]; 1 runs the trials in this process",
@@ -232,7 +241,7 @@ def add_sweep_parser(commands) -> None:
     )
     sweep.add_argument(
         "--out",
-        type=Path,
+        type=output_path("--out"),
         default=Path("sweep"),
         metavar="DIR",
         help="where results, the winner's run folder and report.html go [sweep]",
@@ -245,6 +254,17 @@ def add_sweep_parser(commands) -> None:
     training_options(sweep)
 
 
+def _check_size(settings: int, repeats: int) -> None:
+    """Refuse a sweep of more than MAX_TRIALS trials before planning it (a typo such as
+    --repeats 100000000 would otherwise plan for minutes and run for years)."""
+    if settings * repeats > MAX_TRIALS:
+        raise ArgumentError(
+            f"{settings:_} settings x {repeats:_} seeds is {settings * repeats:_} trials; a "
+            f"sweep runs at most {MAX_TRIALS:_} (fewer values, a smaller --random count or "
+            "fewer --repeats)"
+        )
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..experiments.executors import cpu_count, make_executor
     from ..experiments.space import grid, sample
@@ -253,23 +273,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .train import config_from_args
 
     if args.executor == "dask" and not args.scheduler:
-        print("scratchnet sweep: error: --executor dask needs --scheduler ADDRESS", file=sys.stderr)
-        return 2
+        raise ArgumentError("--executor dask needs --scheduler ADDRESS")
+    if args.scheduler and args.executor != "dask":
+        raise ArgumentError("--scheduler is for --executor dask; add it or drop --scheduler")
     base = config_from_args(args)
     try:
         if args.grid:
             space, labels = parse_grid(args.grid)
+            _check_size(math.prod(len(values) for values in space.values()), args.repeats)
             settings = grid(space)
             kind = "grid"
         else:
             count, space, labels = parse_random(args.random)
+            _check_size(count, args.repeats)
             settings = sample(space, count, seed=args.search_seed)
             kind = "random"
         trials = plan_trials(base, settings, repeats=args.repeats)
+    except ArgumentError:
+        raise
     except ValueError as exc:
         # A bad search space is a bad argument: argparse's exit status and one line.
-        print(f"scratchnet sweep: error: {exc} (see 'scratchnet sweep --help')", file=sys.stderr)
-        return 2
+        raise ArgumentError(str(exc)) from None
     executor = make_executor(
         args.executor,
         workers=args.workers or min(cpu_count(), len(trials)),

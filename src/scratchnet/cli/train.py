@@ -21,11 +21,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import CheckpointError, ScratchnetError
+from ..errors import ArgumentError, CheckpointError, ScratchnetError
 from ..fileio import atomic_write, remove_stale_parts
 from ..train.callbacks import Callback, TrainingState
 from ..train.checkpoint import StopRequest, TrainingInterrupted, load_checkpoint
 from ..train.recipe import TrainConfig
+from .args import output_path
 
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -42,9 +43,30 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         given.pop("dataset", None)
     given["data_dir"] = str(args.data_dir) if args.data_dir else None
     preset = getattr(args, "preset", None)
-    if preset:
-        return TrainConfig.from_preset(preset, **given)
-    return TrainConfig(**given)
+    _check_early_stopping(given, preset)
+    try:
+        if preset:
+            config = TrainConfig.from_preset(preset, **given)
+        else:
+            config = TrainConfig(**given)
+    except ValueError as exc:  # TrainConfig checks each setting; here they came from options
+        raise ArgumentError(str(exc)) from None
+    return config
+
+
+def _check_early_stopping(given: dict, preset: str | None) -> None:
+    from ..train.presets import PRESETS
+
+    settings = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    if preset in PRESETS:
+        settings.update(PRESETS[preset].settings)
+    settings.update(given)
+    patience, held_out = settings.get("early_stopping"), settings.get("validation_size")
+    if patience and held_out == 0:
+        raise ArgumentError(
+            f"--early-stopping {patience} compares validation accuracies, and --validation-size "
+            "is 0; give --validation-size N or drop --early-stopping"
+        )
 
 
 def describe(config: TrainConfig) -> str:
@@ -95,12 +117,6 @@ class EpochPrinter(Callback):
 
 def _interactive(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
-
-
-def usage_error(message: str) -> int:
-    """argparse's one-line error for an option combination it cannot express; status 2."""
-    print(f"scratchnet train: error: {message} (see 'scratchnet train --help')", file=sys.stderr)
-    return 2
 
 
 class _Signals:
@@ -253,6 +269,63 @@ def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | Non
         return None
 
 
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from .args import data_options, positive_int, thread_count, training_options
+
+    parser.description = (
+        "Train a fully-connected network on MNIST or Fashion-MNIST, evaluate it once on the "
+        "test set and save it with its training history."
+    )
+    data_options(parser, dataset_default=None)
+    training_options(parser)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "-o",
+        "--output",
+        type=output_path("--output"),
+        default=None,
+        metavar="PATH",
+        help="where to save the model (.npz); the history goes beside it "
+        "[default: scratchnet-DATASET.npz]",
+    )
+    where.add_argument(
+        "--out",
+        type=output_path("--out"),
+        default=None,
+        metavar="RUN_DIR",
+        help="a run folder instead: model.npz, history.csv, history.json and config.json, and "
+        "checkpoint.npz after every epoch; SIGINT or SIGTERM saves it mid-epoch and stops",
+    )
+    where.add_argument(
+        "--resume",
+        type=output_path("--resume"),
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run saved in RUN_DIR/checkpoint.npz with its own settings (only "
+        "--quiet, --data-dir and --checkpoint-every may be given too); the final weights are "
+        "bitwise those of a run that never stopped",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --out: save the checkpoint every N epochs (and after the last) [default: 1]",
+    )
+    parser.add_argument(
+        "--threads",
+        type=thread_count,
+        default=None,
+        metavar="N",
+        help="BLAS threads for training, recorded in the checkpoint; more than this process "
+        "may use are capped with a note [default: the cores free now (CPU affinity less the "
+        "load of other processes), re-checked every epoch; 1 when a step's largest matrix "
+        "product is under 1 MFLOP (tiny networks or batches), where a second thread does not "
+        "pay]",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     saved = None
     resume = getattr(args, "resume", None)
@@ -260,7 +333,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if resume is not None:
         extra = _options_given_with_resume(args)
         if extra:
-            return usage_error(
+            raise ArgumentError(
                 f"--resume continues a run with the settings in its checkpoint; drop "
                 f"{', '.join(extra)}"
             )
@@ -273,7 +346,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             every = every if isinstance(every, int) and every >= 1 else 1
     else:
         if every is not None and args.out is None:
-            return usage_error("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
+            raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
         run_dir = args.out
     if run_dir is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 from scratchnet.data.catalog import FASHION_MNIST_CLASS_NAMES
+from scratchnet.data.keras_path import load_with_path
 from scratchnet.data.local import Splits
-from scratchnet.data.sources import load_dataset
 
 CLASS_NAMES: tuple[str, ...] = FASHION_MNIST_CLASS_NAMES
 
@@ -17,6 +17,7 @@ CLASS_NAMES: tuple[str, ...] = FASHION_MNIST_CLASS_NAMES
 def load_data(
     data_dir: str | os.PathLike[str] | None = None,
     *,
+    path: str | os.PathLike[str] | None = None,
     download: bool = True,
     progress: bool | None = None,
 ) -> Splits:
@@ -24,5 +25,7 @@ def load_data(
 
     60,000 training and 10,000 test examples; label i is CLASS_NAMES[i]. See
     scratchnet.data.sources.load_dataset for where it is looked for and the errors raised.
+    `path` is keras' keyword: an .npz file with keras' arrays, or a data folder (a bare name
+    such as keras' default "mnist.npz" that exists nowhere leaves the usual search in charge).
     """
-    return load_dataset("fashion-mnist", data_dir, download=download, progress=progress)
+    return load_with_path("fashion-mnist", data_dir, path, download=download, progress=progress)

@@ -35,9 +35,38 @@ class Diagnosis:
             "records": self.records,
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the verdict, the findings and the last probe's per-layer numbers."""
+        from ..display import html_table
+
+        parts = [f"<p><b>{_escape(self.subject)}</b></p>"]
+        if self.diverged:
+            parts.append(f"<p>diverged: {_escape(self.diverged)}</p>")
+        if not self.findings:
+            parts.append("<p>no problem found</p>")
+        else:
+            rows = [
+                [f.as_dict().get(k) for k in ("title", "evidence", "fix")] for f in self.findings
+            ]
+            parts.append(html_table(["finding", "evidence", "fix"], rows))
+        if self.records and self.records[-1].get("layers"):
+            layers = self.records[-1]["layers"]
+            keys = [k for k in layers[0] if not isinstance(layers[0][k], list | dict)]
+            caption = f"per layer, at step {self.records[-1].get('step')}"
+            parts.append(
+                html_table(keys, [[e.get(k) for k in keys] for e in layers], caption=caption)
+            )
+        return "".join(parts)
+
     def to_json(self) -> str:
         """as_dict() as indented JSON (NumPy scalars in the records become plain numbers)."""
         return json.dumps(self.as_dict(), indent=1, default=_plain)
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text))
 
 
 def _plain(value: Any) -> Any:

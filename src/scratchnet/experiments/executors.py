@@ -49,6 +49,8 @@ def worker_threads(task: Task | None = None, data=None) -> dict[str, Any]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return info
+    import numpy  # noqa: F401  (load NumPy's BLAS: `import scratchnet` alone does not)
+
     info["blas"] = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     return info
 
@@ -94,6 +96,8 @@ def _init_worker(blas_threads: int, data) -> None:
     except ImportError:
         pass
     else:
+        import numpy  # noqa: F401  (load NumPy's BLAS first, or there is no pool to limit)
+
         threadpool_limits(limits=blas_threads)
     _WORKER_DATA = data
 

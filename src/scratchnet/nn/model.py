@@ -1,7 +1,9 @@
 """Sequential: a network as a list of layers, applied left to right.
 
 It runs the forward pass, the backward pass (in reverse), batched inference, and lists its
-parameters for the optimiser. It does not train (see scratchnet.train) nor save (see io.py).
+parameters for the optimiser. It does not train (see scratchnet.train) nor save (see io.py):
+`fit` and `evaluate` are keras-style conveniences that call scratchnet.train (imported when
+called), and `summary` / `_repr_html_` describe the network in a terminal and in Jupyter.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.batches import check_batch_size
+from ..data.features import PIXEL_SCALE, scale_pixels
 from .activations import Activation, get_activation, softmax
 from .batchnorm import BatchNorm
 from .dense import Dense
@@ -101,14 +104,26 @@ class Sequential:
 
     # -- inference -----------------------------------------------------------------------------
     def check_input(self, x: np.ndarray) -> np.ndarray:
-        """Validate a feature matrix for this network and return it in the network's dtype."""
+        """Validate the network's input and return it as (batch, n_in) in the network's dtype.
+
+        Besides features of shape (batch, n_in), images of shape (batch, 28, 28) (any trailing
+        shape holding n_in values) are flattened, and 8-bit images (uint8, as load_data gives
+        them) are scaled to [0, 1], bit for bit images_to_features. Other numbers are used as
+        they are: float images must already be in [0, 1].
+        """
         x = np.asarray(x)
+        if x.ndim > 2 and x.shape[0] >= 0 and int(np.prod(x.shape[1:])) == self.n_in:
+            x = x.reshape(x.shape[0], self.n_in)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(
-                f"expected features of shape (batch, {self.n_in}); received shape {x.shape}"
+                f"expected features of shape (batch, {self.n_in}); received shape {x.shape} "
+                f"(images of shape (batch, height, width) are flattened when height * width "
+                f"= {self.n_in})"
             )
         if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
             raise ValueError(f"expected numeric features; received dtype {x.dtype}")
+        if x.dtype == np.uint8:
+            return scale_pixels(x, PIXEL_SCALE, np.empty(x.shape, dtype=self.dtype))
         x = x.astype(self.dtype, copy=False)
         if not np.isfinite(x).all():
             raise ValueError("features contain NaN or infinite values; clean the input first")
@@ -124,24 +139,109 @@ class Sequential:
         return out
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
-        """Class probabilities softmax(logits); x: (n, n_in) -> (n, n_out), rows sum to 1."""
+        """Class probabilities softmax(logits): what keras' model.predict returns.
+
+        x: (n, n_in) or images (n, 28, 28) -> (n, n_out) float, each row summing to 1.
+        """
         return softmax(self.predict_logits(x, batch_size=batch_size))
 
     def predict(self, x: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
-        """The most probable class; x: (n, n_in) -> (n,) int64."""
+        """The most probable class, as scikit-learn's predict: (n, n_in) -> (n,) int64 indices.
+
+        keras' predict returns probabilities instead: that is predict_proba here.
+        """
         return self.predict_logits(x, batch_size=batch_size).argmax(axis=1)
 
+    # -- conveniences over scratchnet.train (keras-style) ----------------------------------------
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        optimizer: Any = "sgd",
+        learning_rate: float | None = None,
+        loss: Any = None,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Any] = (),
+        seed: int = 0,
+        progress: bool = False,
+    ):
+        """Train on (x, y) with mini-batches; returns the History. A thin wrapper over
+        scratchnet.train.fit(model, loss, optimizer, (x, y), ...), which it calls.
+
+        x: features (n, n_in), or images (n, 28, 28) (uint8 ones are scaled by 1/255);
+        y: (n,) integer labels. optimizer: a name ('sgd', 'adam', ...) built afresh for this
+        call with `learning_rate` (None: 0.1 for sgd, the optimiser's default for the others),
+        or an Optimizer object (whose state carries over between calls). loss: default
+        SoftmaxCrossEntropy(). validation_split: a share of (x, y) held out at random (seeded)
+        for val_loss / val_accuracy; or validation_data=(x_val, y_val). seed: the shuffling and
+        the split. progress: a tqdm bar per epoch (tqdm.auto: a widget in Jupyter).
+        """
+        from ..train.easy import fit_model
+
+        return fit_model(
+            self,
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            seed=seed,
+            progress=progress,
+        )
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, *, loss: Any = None):
+        """{'loss': mean loss, 'accuracy': share correct} on (x, y): scratchnet.train.evaluate
+        with `loss` (default SoftmaxCrossEntropy()). A dict that Jupyter shows as a table."""
+        from ..train.easy import evaluate_model
+
+        return evaluate_model(self, x, y, loss=loss)
+
     # -- description ---------------------------------------------------------------------------
-    def summary(self) -> str:
-        """A table of layers, output sizes and parameter counts."""
-        lines = [f"{'#':>3}  {'layer':<52} {'outputs':>8} {'params':>10}"]
+    def summary_rows(self) -> list[tuple[int, str, tuple[int | None, int], int]]:
+        """(index, layer, output shape (None = any batch, width), parameter count) per layer."""
+        rows = []
         width = self.n_in
         for index, layer in enumerate(self.layers):
             width = layer.output_size(width)
-            count = sum(p.size for p in layer.params.values())
-            lines.append(f"{index:>3}  {layer!r:<52} {width:>8} {count:>10,}")
+            rows.append(
+                (index, repr(layer), (None, width), sum(p.size for p in layer.params.values()))
+            )
+        return rows
+
+    def summary_text(self) -> str:
+        """The summary table as text: layers, output shapes and parameter counts, then the total."""
+        lines = [f"{'#':>3}  {'layer':<52} {'output shape':>13} {'params':>10}"]
+        for index, layer, shape, count in self.summary_rows():
+            lines.append(f"{index:>3}  {layer:<52} {str(shape):>13} {count:>10,}")
         lines.append(f"total parameters: {self.num_params:,} ({self.dtype.name})")
         return "\n".join(lines)
+
+    def summary(self, print_fn: Any = print) -> None:
+        """Print the summary table, like keras' model.summary(); summary_text() returns it."""
+        print_fn(self.summary_text())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary as a table (layer, output shape, parameters)."""
+        from ..display import html_table
+
+        rows = [
+            [i, layer, str(shape), f"{count:,}"] for i, layer, shape, count in self.summary_rows()
+        ]
+        rows.append(["", "total", "", f"{self.num_params:,} ({self.dtype.name})"])
+        return html_table(
+            ["#", "layer", "output shape", "parameters"],
+            rows,
+            caption=f"Sequential: {self.n_in} inputs -> {self.n_out} outputs",
+        )
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
