@@ -23,6 +23,7 @@ _PUBLIC = {
     "errors": ("errors", ""),
     "nn": ("nn", ""),
     "optim": ("optim", ""),
+    "pictures": ("pictures", ""),
     "train": ("train", ""),
     "load_dataset": ("data", "load_dataset"),
     "images_to_features": ("data.features", "images_to_features"),
@@ -47,6 +48,8 @@ _PUBLIC = {
     "evaluate": ("train", "evaluate"),
     "fit": ("train", "fit"),
     "train_classifier": ("train", "train_classifier"),
+    "predict_images": ("pictures", "predict_images"),
+    "predict_picture": ("pictures", "predict_picture"),
 }
 
 __all__ = [
@@ -75,6 +78,9 @@ __all__ = [
     "mlp",
     "nn",
     "optim",
+    "pictures",
+    "predict_images",
+    "predict_picture",
     "save_model",
     "train",
     "train_classifier",
@@ -98,7 +104,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import data, datasets, errors, nn, optim, train
+    from . import data, datasets, errors, nn, optim, pictures, train
     from .data import load_dataset
     from .data.features import images_to_features, validation_split
     from .errors import (
@@ -112,4 +118,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .nn import Dense, Sequential, SoftmaxCrossEntropy, load_model, mlp, save_model
     from .optim import SGD, CosineDecay
+    from .pictures import predict_images, predict_picture
     from .train import History, TrainConfig, evaluate, fit, train_classifier

@@ -55,7 +55,9 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command(
         "models", "add_evaluate_arguments", "cmd_evaluate", "score a saved model on the test set"
     ),
-    "predict": Command("models", "add_predict_arguments", "cmd_predict", "classify image files"),
+    "predict": Command(
+        "predict", "add_predict_arguments", "cmd_predict", "classify pictures of digits or clothes"
+    ),
     "notebook": Command(
         "notebook",
         "add_notebook_arguments",

@@ -1,11 +1,10 @@
-"""`scratchnet evaluate` and `scratchnet predict`: use a saved model."""
+"""`scratchnet evaluate`: score a saved model on its data set's test set."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,26 +21,6 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
     data_options(parser, dataset_default=None)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-
-
-def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    from .args import positive_int
-
-    parser.description = (
-        "Classify PNG or JPEG images of digits (or clothes): each is brought to MNIST form "
-        "(grayscale, inverted if dark on light, cropped, fitted in 20x20, centred by mass in "
-        "28x28) and run through the model."
-    )
-    parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
-    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    parser.add_argument("--top", type=positive_int, default=3, help="how many classes to show")
-    parser.add_argument(
-        "--invert",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _load_for_eval(path: Path):
@@ -111,35 +90,3 @@ def _class_names(model) -> list[str]:
     if isinstance(names, list) and len(names) == model.n_out:
         return [str(n) for n in names]
     return [str(i) for i in range(model.n_out)]
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    from ..data.images import load_digit
-
-    model = _load_for_eval(args.model)
-    invert: Any = {"auto": "auto", "yes": True, "no": False}[args.invert]
-    digits = np.stack([load_digit(path, invert=invert) for path in args.images])
-    probs = model.predict_proba(digits.reshape(len(digits), -1))
-    names = _class_names(model)
-    top = min(args.top, model.n_out)
-    results = []
-    for path, row in zip(args.images, probs, strict=True):
-        order = np.argsort(row)[::-1][:top]
-        results.append(
-            {
-                "image": str(path),
-                "prediction": names[order[0]],
-                "label": int(order[0]),
-                "top": [
-                    {"class": names[i], "label": int(i), "probability": float(row[i])}
-                    for i in order
-                ],
-            }
-        )
-    if args.json:
-        print(json.dumps(results, indent=1))
-        return 0
-    for result in results:
-        others = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in result["top"])
-        print(f"{result['image']}: {result['prediction']}   ({others})")
-    return 0
