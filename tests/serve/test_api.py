@@ -99,7 +99,7 @@ def test_a_bad_picture_gets_400_and_the_clis_message(client, served, cli, tmp_pa
     assert "\n" not in cli_message
 
 
-def test_a_blank_picture_is_400_no_ink(client):
+def test_a_blank_picture_is_refused_as_predict_refuses_it(client):
     from PIL import Image
 
     buffer = __import__("io").BytesIO()
@@ -107,8 +107,9 @@ def test_a_blank_picture_is_400_no_ink(client):
     response = client.post(
         "/api/predict", content=buffer.getvalue(), headers={"Content-Type": "image/png"}
     )
-    assert response.status_code == 400
-    assert response.json()["error"].startswith("upload: no ink found")
+    assert response.status_code == 200
+    record = response.json()
+    assert record["decision"] == "reject" and record["prediction"] is None
 
 
 def test_wrong_type_and_bad_options(client, pictures):
@@ -137,7 +138,7 @@ def test_inspect_shows_every_hidden_layer_and_the_templates(client, pictures):
     probabilities = result["probabilities"]
     assert abs(sum(probabilities) - 1) < 1e-3
     assert result["predicted"] == max(range(len(probabilities)), key=probabilities.__getitem__)
-    assert result["record"]["label"] == result["predicted"]
+    assert result["record"]["top"][0]["label"] == result["predicted"]
     templates = result["templates"]
     assert 1 <= len(templates) <= 8 and all(len(t["weights"]) == 784 for t in templates)
     contributions = [t["contribution"] for t in templates]

@@ -18,7 +18,7 @@ from . import folders
 from .catalog import Catalog, NotFound, describe_model, iso_date, network_name
 from .inference import ModelCache, explain
 from .mistakes import Mistakes
-from .predict import picture_to_input, prediction_record
+from .predict import predict_upload, prepare_upload, reader_for, record_for_image
 
 
 class Studio:
@@ -30,6 +30,7 @@ class Studio:
         self.mistakes = Mistakes(data_dir)
         self._lock = threading.Lock()
         self._summaries: dict[Path, tuple[tuple, dict[str, Any]]] = {}
+        self._readers: dict[int, Any] = {}
 
     # -- models --------------------------------------------------------------------------------
     def _model(self, name: str | None):
@@ -41,6 +42,14 @@ class Studio:
         path = self.catalog.model_file(name)
         model, lock = self.models.get(path)
         return name, path, model, lock
+
+    def _reader(self, model):
+        """The model's pictures.Reader, made once per loaded model."""
+        with self._lock:
+            reader = self._readers.get(id(model))
+            if reader is None or reader.model is not model:
+                reader = self._readers[id(model)] = reader_for(model)
+            return reader
 
     def list_models(self) -> list[dict[str, Any]]:
         result = []
@@ -61,13 +70,12 @@ class Studio:
     def predict(self, data: bytes, *, model: str | None, top: int, invert: Any) -> dict:
         """What `scratchnet predict --json` prints for this picture (one record)."""
         _, _, network, _ = self._model(model)
-        image = picture_to_input(data, invert=invert)
-        return prediction_record(network, image, top=top)
+        return predict_upload(self._reader(network), data, invert=invert, top=top)
 
     def inspect(self, data: bytes, *, model: str | None, invert: Any = "auto") -> dict:
         name, _, network, lock = self._model(model)
-        image = picture_to_input(data, invert=invert)
-        return self._inspect(name, network, lock, image)
+        image = prepare_upload(self._reader(network), data, invert=invert)
+        return self._inspect(name, network, lock, image, source="upload")
 
     def inspect_test_image(self, index: int, *, model: str | None) -> dict:
         name, _, network, lock = self._model(model)
@@ -79,10 +87,16 @@ class Studio:
         result["true_label"] = label
         return result
 
-    def _inspect(self, name, network, lock, image: np.ndarray, source: str = "upload") -> dict:
+    def _inspect(self, name, network, lock, image: np.ndarray, *, source: str) -> dict:
+        """explain's layers and templates, with the record `predict` gives for this input (its
+        calibrated probabilities replace the raw softmax, so the page shows what predict says)."""
         result = explain(network, lock, image)
+        reader = self._reader(network)
+        record = record_for_image(reader, image, name=source, top=network.n_out)
         result["model"] = name
-        result["record"] = prediction_record(network, image, top=network.n_out, source=source)
+        result["record"] = record
+        result["probabilities"] = [record["probabilities"][n] for n in reader.names]
+        result["predicted"] = int(np.argmax(result["probabilities"]))
         return result
 
     def wrong(self, name: str, *, true: int | None, predicted: int | None) -> dict:

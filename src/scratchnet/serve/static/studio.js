@@ -194,10 +194,11 @@
   }
   function showResult(result, what) {
     const names = state.classes;
-    $("answer").textContent = result.record.prediction;
+    const record = result.record;
+    $("answer").textContent = record.verdict ?? record.prediction;
     $("draw-status").classList.remove("error");
-    $("draw-status").textContent = what + ": " + result.record.prediction + " (" +
-      pct(result.probabilities[result.predicted]) + ")" +
+    $("draw-status").textContent = what + ": " + (record.verdict ?? record.prediction) + " (" +
+      pct(result.probabilities[result.predicted]) + (record.reason ? "; " + record.reason : "") + ")" +
       (result.true_label !== undefined ? ", true class " + (names[result.true_label] ?? result.true_label) : "");
     paintGray($("seen"), result.input);
     const best = result.predicted;
