@@ -102,7 +102,10 @@ def test_serve_stops_on_sigint_with_a_live_stream_open(tools, served, trained):
 
 
 def test_another_host_warns(tools, served):
-    with serving(str(served), "--host", "0.0.0.0", "--port", "0") as (process, _):
+    with serving(str(served), "--host", "0.0.0.0", "--port", "0") as (process, url):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/runs", timeout=20) as answer:
+            assert len(json.load(answer)["runs"]) == 2  # any Host is accepted: it answers
         code, _, _, err = stop(process)
     assert "warning" in err and "other machines" in err
     assert code == 0

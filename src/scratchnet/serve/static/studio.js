@@ -66,10 +66,11 @@
     const previous = state.model;
     select.replaceChildren(...state.models.map((m) =>
       el("option", { value: m.name, text: m.name + (m.network ? "  (" + m.network + ")" : "") })));
+    const none = "No model under the served paths yet: train one with scratchnet train --out RUN_DIR.";
     if (!state.models.length) {
       select.append(el("option", { value: "", text: "no model found" }));
-      notice("No model under the served paths yet: train one with scratchnet train --out RUN_DIR.");
-    } else notice("");
+      notice(none);
+    } else if ($("notice").textContent === none) notice("");
     state.model = state.models.some((m) => m.name === previous) ? previous : (state.models[0] || {}).name || "";
     select.value = state.model;
     classesFromModel();
@@ -313,6 +314,7 @@
     if (state.knownRuns) {
       const fresh = runs.filter((r) => !state.knownRuns.has(r.name)).map((r) => r.name);
       if (fresh.length) notice("new run: " + fresh.join(", "));
+      for (const name of fresh) state.liveSeen.add(name);  // shown in Live from its first file
     }
     const modelsBefore = state.runs.filter((r) => r.model).map((r) => r.name).join();
     state.knownRuns = names;
@@ -359,7 +361,7 @@
       renderRuns();
     });
   }
-  async function history(name, fresh) {
+  async function runHistory(name, fresh) {
     if (fresh || !state.histories[name]) {
       state.histories[name] = await getJSON("/api/runs/" + enc(name) + "/history");
     }
@@ -370,7 +372,7 @@
     const series = [];
     for (const [i, name] of names.entries()) {
       try {
-        const data = await history(name);
+        const data = await runHistory(name);
         series.push({ label: name, colour: COLOURS[i % COLOURS.length], points: curve(data.history, metric) });
       } catch (e) { /* gone since */ }
     }
