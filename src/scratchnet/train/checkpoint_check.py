@@ -67,6 +67,11 @@ def check_position(check: _Checker, position: dict[str, Any]) -> None:
     for key in ("epochs", "steps_per_epoch"):
         if key in position:
             check.whole(f"position {key!r}", position[key], 1)
+    epochs = position.get("epochs")
+    if epochs is not None and position["epoch"] > epochs + 1:
+        raise check.fail(
+            "position 'epoch'", f"at most epochs + 1 ({epochs + 1})", position["epoch"]
+        )
     if position.get("correct", 0) > position.get("seen", 0):
         raise check.fail("position 'correct'", "at most 'seen'", position.get("correct"))
     steps = position.get("steps_per_epoch")
