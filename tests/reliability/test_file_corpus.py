@@ -315,8 +315,12 @@ CHECKPOINTS: dict[str, Case] = {
         "history row 1",
     ),
     "checkpoint: history of the wrong length": (
-        lambda w, c, m: ["train", "--resume", _forged_checkpoint(c, w, _set("history", []))],
-        "history must be 1 rows",
+        lambda w, c, m: [
+            "train",
+            "--resume",
+            _forged_checkpoint(c, w, _set("history", [{"epoch": 1}, {"epoch": 2}])),
+        ],
+        "history must be at most 1 rows",
     ),
     "checkpoint: history value a string": (
         lambda w, c, m: [
@@ -727,6 +731,10 @@ WITH_DATA: dict[str, Case] = {
             ),
         ],
         "its example order has 5 examples; this data set has 600",
+    ),
+    "checkpoint: history rows missing": (
+        lambda w, c, m: ["train", "--resume", _forged_checkpoint(c, w, _set("history", []))],
+        "it holds 0 history rows for 1 epochs",
     ),
     "diagnose: the model's history a list": (
         lambda w, c, m: ["diagnose", "--model", _model_with_history(m, w, "[1]")],

@@ -276,6 +276,8 @@ def check_resume_fits(resume: SavedCheckpoint, start, n_fit: int, config: TrainC
         problem = f"it is at epoch {start.epoch} of a run of {config.epochs} epochs"
     elif saved_steps != steps or start.step > steps:
         problem = f"it counts {saved_steps} steps per epoch; this data set gives {steps}"
+    elif len(start.history) != start.epoch - 1:
+        problem = f"it holds {len(start.history)} history rows for {start.epoch - 1} epochs"
     elif start.order is not None and len(start.order) != n_fit:
         problem = f"its example order has {len(start.order)} examples; this data set has {n_fit}"
     if problem:

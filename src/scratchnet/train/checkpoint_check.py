@@ -140,10 +140,12 @@ def check_callbacks(check: _Checker, callbacks: dict[str, Any]) -> None:
 
 
 def check_history(check: _Checker, history: list[Any], epoch: int) -> None:
-    """One row per finished epoch (epoch - 1 of them): epoch 1, 2, ... and numbers (null for a
-    value not measured)."""
-    if len(history) != epoch - 1:
-        raise check.fail("history", f"{epoch - 1} rows (one per finished epoch)", len(history))
+    """A row per finished epoch (at most epoch - 1 of them; a resumed run needs them all, which
+    the run checks): epoch 1, 2, ... and numbers (null for a value not measured)."""
+    if len(history) > epoch - 1:
+        raise check.fail(
+            "history", f"at most {epoch - 1} rows (one per finished epoch)", len(history)
+        )
     for index, row in enumerate(history):
         if not isinstance(row, dict):
             raise check.fail(f"history row {index + 1}", "an object", row)
