@@ -42,6 +42,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if given.get("dataset") is None:
         given.pop("dataset", None)
     given["data_dir"] = str(args.data_dir) if args.data_dir else None
+    if given.get("data") is not None and "validation_size" not in given:
+        from ..data.own import default_validation_size, load_own
+
+        # Own data: a validation share that suits its size (MNIST's 5,000 would be most of it).
+        given["validation_size"] = default_validation_size(len(load_own(given["data"]).train[1]))
     preset = getattr(args, "preset", None)
     _check_early_stopping(given, preset)
     try:
@@ -72,7 +77,7 @@ def _check_early_stopping(given: dict, preset: str | None) -> None:
 def describe(config: TrainConfig) -> str:
     """Every setting of the run, on a few lines (a preset's settings spelled out)."""
     hidden = ",".join(map(str, config.hidden)) or "none"
-    head = f"training {config.dataset}"
+    head = f"training on {config.data}" if config.data else f"training {config.dataset}"
     if config.preset:
         head += f" with preset {config.preset!r}"
     settings = {
@@ -362,7 +367,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     f"with {_resume_command(run_dir)}, or delete {checkpoint} to start afresh"
                 )
     else:
-        output = args.output or Path(f"scratchnet-{config.dataset}.npz")
+        name = Path(config.data).stem if config.data else config.dataset
+        output = args.output or Path(f"scratchnet-{name}.npz")
         checkpoint = None
     if output.exists() and output.is_dir():
         raise ScratchnetError(f"--output {output} is a directory; give a file name ending in .npz")
@@ -397,7 +403,13 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
     from ..train.recipe import train_classifier
 
     started = time.perf_counter()
-    data = load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
+    if config.data:
+        from ..data.own import load_own
+
+        data = load_own(config.data)
+    else:
+        quiet = None if not args.quiet else False
+        data = load_dataset(config.dataset, config.data_dir, progress=quiet)
     signals.armed = checkpoint is not None  # from here on a signal saves rather than aborts
     callbacks: list[Callback] = []
     if not args.quiet:

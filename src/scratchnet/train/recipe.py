@@ -20,6 +20,7 @@ from ..data import DATASETS, class_names, load_dataset
 from ..data.augment import Augmenter
 from ..data.batches import check_batch_size
 from ..data.features import PIXEL_SCALE, images_to_features, validation_split
+from ..data.own import load_own
 from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
@@ -56,6 +57,7 @@ class TrainConfig:
 
     dataset: str = "mnist"
     data_dir: str | None = None
+    data: str | None = None  # the user's own data (folder, .csv, .npz): data.own.load_own
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     init: str = "he-normal"
@@ -94,6 +96,10 @@ class TrainConfig:
                     f"data_dir must be a folder name or None; received data_dir={self.data_dir!r}"
                 )
             self.data_dir = os.fspath(self.data_dir)
+        if self.data is not None:
+            if not isinstance(self.data, str | os.PathLike):
+                raise ValueError(f"data must be a path or None; received data={self.data!r}")
+            self.data = os.fspath(self.data)
         for name in ("nesterov", "batch_norm"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ValueError(
@@ -244,6 +250,8 @@ def train_classifier(
         raise ValueError("stop= needs checkpoint= (a file to save the run to when it stops)")
     if resume is not None:
         _check_resumable(resume, config)
+    if data is None and config.data:
+        data = load_own(config.data)  # the same cached, seeded test split for every run
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
     try:
@@ -357,11 +365,12 @@ def train_classifier(
         test = evaluate(model, loss, test_features, test_labels)
         predictions = model.predict(test_features)
     try:
-        names = class_names(config.dataset)
+        names = getattr(data, "class_names", None) or class_names(config.dataset)
     except ValueError:
         names = tuple(str(i) for i in range(n_classes))
     model.metadata = {
-        "dataset": config.dataset,
+        "dataset": config.dataset if not config.data else "own",
+        **({"data": config.data} if config.data else {}),
         "class_names": list(names),
         "input": {"shape": list(np.shape(x_test)[1:]), "scale": "pixels / 255"},
         "config": config.to_dict(),
