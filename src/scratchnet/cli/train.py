@@ -239,6 +239,33 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
+def _check_memory(config: TrainConfig) -> None:
+    """Refuse a run that cannot fit in memory before loading anything (ResourceError)."""
+    from ..data.catalog import get_spec
+    from ..train.memory import check_training_memory
+
+    spec = get_spec(config.dataset)
+    check_training_memory(config, n_train=spec.n_train, n_test=spec.n_test)
+
+
+def _thread_setting(forced: int | None) -> int | str:
+    """--threads N (capped at the cores this process may use, with a note), else "auto": the
+    cores free now, re-checked at each epoch."""
+    from ..threads import cpu_count
+
+    if forced is None:
+        return "auto"
+    cores = cpu_count()
+    if forced > cores:
+        print(
+            f"scratchnet: note: --threads {forced} is more than the {cores} core(s) this process "
+            f"may use; using {cores}",
+            file=sys.stderr,
+        )
+        return cores
+    return forced
+
+
 def _threads(count: int) -> str:
     return "1 BLAS thread" if count == 1 else f"{count} BLAS threads"
 
@@ -328,6 +355,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "product is under 1 MFLOP (tiny networks or batches), where a second thread does not "
         "pay]",
     )
+    parser.add_argument(
+        "--no-autotune",
+        action="store_true",
+        help="keep the reference matrix layouts instead of timing the equivalent ones at the "
+        "first step and keeping the fastest (a resumed run keeps its checkpoint's layouts)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
 
@@ -354,6 +387,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
         run_dir = args.out
+    _check_memory(config)
     if run_dir is not None:
         if run_dir.exists() and not run_dir.is_dir():
             raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
@@ -398,7 +432,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> int:
     from ..data import load_dataset
     from ..diagnose import TrainingProbe
-    from ..nn import save_model
+    from ..nn import autotune, save_model
     from ..train.callbacks import ProgressBar
     from ..train.recipe import train_classifier
 
@@ -426,17 +460,22 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         steps = -(-(len(data[0][0]) - config.validation_size) // config.batch_size)
         probe = TrainingProbe(size=min(128, config.validation_size), every=max(1, steps // 4))
         callbacks.append(probe)
+    # --no-autotune: every layer keeps the reference matrix layout (scratchnet.nn.autotune).
+    tuning = contextlib.nullcontext()
+    if getattr(args, "no_autotune", False):
+        tuning = autotune.disabled()
     try:
-        result = train_classifier(
-            config,
-            callbacks=callbacks,
-            data=data,
-            checkpoint=checkpoint,
-            checkpoint_every=every,
-            resume=saved,
-            stop=signals.stop if checkpoint is not None else None,
-            threads=getattr(args, "threads", None),
-        )
+        with tuning:
+            result = train_classifier(
+                config,
+                callbacks=callbacks,
+                data=data,
+                checkpoint=checkpoint,
+                checkpoint_every=every,
+                resume=saved,
+                stop=signals.stop if checkpoint is not None else None,
+                threads=_thread_setting(getattr(args, "threads", None)),
+            )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
         lines = [f"scratchnet: error: {message}"]

@@ -25,8 +25,8 @@ from ..nn import SoftmaxCrossEntropy, get_activation, get_initializer, mlp
 from ..nn.layer import check_dtype
 from ..optim import OPTIMIZERS, SCHEDULES, get_optimizer, get_schedule
 from ..optim.optimizer import Optimizer
+from ..threads import ThreadChooser, blas_threads, check_threads, choose_threads
 from ..threads import available as threads_available
-from ..threads import blas_threads, check_threads, choose_threads
 from .callbacks import Callback, EarlyStopping, LearningRateSchedule
 from .fit import evaluate, fit
 from .history import History
@@ -228,7 +228,7 @@ def train_classifier(
     checkpoint_every: int = 1,
     resume: SavedCheckpoint | None = None,
     stop: StopRequest | None = None,
-    threads: int | None = None,
+    threads: int | str | None = None,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
@@ -243,9 +243,12 @@ def train_classifier(
     config) continues that run: the weights come out bitwise as if it had never stopped.
 
     `threads` sets the BLAS threads for training; None lets scratchnet.threads.choose_threads
-    pick from the network's size (the thread count can change the last bits of the weights).
+    pick from the network's size (the thread count can change the last bits of the weights);
+    "auto" also takes the load of other processes into account and re-checks it at each epoch
+    (scratchnet.train.adaptive_threads: fast on a busy machine, not bitwise reproducible).
     """
-    threads = check_threads(threads)
+    adaptive = threads == "auto"
+    threads = None if adaptive else check_threads(threads)
     if stop is not None and checkpoint is None:
         raise ValueError("stop= needs checkpoint= (a file to save the run to when it stops)")
     if resume is not None:
@@ -313,9 +316,19 @@ def train_classifier(
     # Small networks train faster with one BLAS thread than with two (the products are too
     # small to split); wide ones use every core the BLAS may use (scratchnet.threads). The
     # count can change the last bits, so a resumed run keeps the one it started with.
+    # threads="auto" re-chooses them at each epoch from the cores free now (adaptive_threads).
     sizes = [x_fit.shape[1], *config.hidden, n_classes]
     if threads is None and resume is not None:
         threads = check_threads(resume.extra.get("blas_threads"))
+        adaptive = resume.extra.get("adaptive_threads") is True
+    if adaptive and threads_available():
+        from .adaptive_threads import AdaptiveThreads
+
+        chooser = ThreadChooser(sizes, config.batch_size)
+        threads = threads or chooser.choose()
+        all_callbacks.insert(0, AdaptiveThreads(chooser, threads))
+    else:
+        adaptive = False
     threads = threads or choose_threads(sizes, config.batch_size)
     if checkpoint is not None:
         from .checkpoint import Checkpoint
@@ -327,7 +340,11 @@ def train_classifier(
                 generators=generators,
                 stateful=stateful,
                 config=config.to_dict(),
-                extra={"checkpoint_every": checkpoint_every, "blas_threads": threads},
+                extra={
+                    "checkpoint_every": checkpoint_every,
+                    "blas_threads": threads,
+                    "adaptive_threads": adaptive,
+                },
                 stop=stop,
             )
         )
