@@ -139,3 +139,12 @@ def test_sweep_with_data(folder, tmp_path, run):
     assert code == 0, err
     assert f"--data {folder}" in out  # the command that retrains the winner
     assert (out_dir / "best").is_dir()
+
+
+def test_evaluate_refuses_data_with_other_classes(folder, tmp_path, run, one_error_line):
+    output = tmp_path / "shapes.npz"
+    assert run("train", "--data", folder, *SMALL, "-o", output)[0] == 0
+    images, labels = shapes(30)
+    np.savez(tmp_path / "other.npz", x=images, y=labels)  # classes 0, 1, 2
+    code, _, err = run("evaluate", output, "--data", tmp_path / "other.npz")
+    assert code == 1 and "was trained on the classes" in one_error_line(err)

@@ -44,7 +44,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from ..data.own import load_own
 
         dataset = str(own)  # the test split of the user's data: the one train held out
-        _, (x_test, y_test) = load_own(own)
+        data = load_own(own)
+        _, (x_test, y_test) = data
+        trained = model.metadata.get("class_names")
+        if isinstance(trained, list) and trained != list(data.class_names):
+            raise ScratchnetError(
+                f"{args.model} was trained on the classes {trained}; {own} holds "
+                f"{list(data.class_names)}"
+            )
     else:
         dataset = args.dataset or model.metadata.get("dataset") or "mnist"
         _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
