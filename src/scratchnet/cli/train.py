@@ -282,9 +282,13 @@ def _preflight(run: RunDir | None, output: Path, option: str) -> None:
 
 
 def _load_data(args: argparse.Namespace, config: TrainConfig):
-    from ..runs.workflow import load_data
+    if config.data:  # the user's own data (--data)
+        from ..runs.workflow import load_data
 
-    return load_data(config, progress=None if not args.quiet else False)  # or config.data's
+        return load_data(config)
+    from ..data import load_dataset
+
+    return load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
