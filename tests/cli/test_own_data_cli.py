@@ -186,3 +186,8 @@ def test_real_digits_as_class_folders_of_pngs(mnist, tmp_path, run):
     assert "500 images" in run("evaluate", output)[1]
     assert float(out.split("test accuracy ")[1].split("%")[0]) > 88
     assert load_model(output).metadata["class_names"] == [str(d) for d in range(10)]
+
+
+def test_data_with_dataset_is_an_argument_error(folder, run, one_error_line):
+    code, _, err = run("train", "--data", folder, "--dataset", "fashion-mnist", *SMALL)
+    assert code == 2 and "drop --dataset" in one_error_line(err)
