@@ -129,13 +129,14 @@ class Catalog:
             names = {n for n in filenames if self.inside(here / n)}
             # A run or sweep folder with a file that links out is not served at all.
             whole = len(names) == len(filenames)
-            if whole and folders.is_sweep(here, names):
+            if whole and folders.is_sweep(here):
                 yield "sweep", here
-            if whole and folders.is_run(here, names):
+            if whole and folders.is_run(here):
                 yield "run", here
-                names -= {folders.MODEL, folders.CHECKPOINT}
+                own = folders.RunFolder(here).run  # its model and checkpoint are the run's
+                names -= {own.model_path.name, own.checkpoint_path.name}
             for name in sorted(names):
-                if name.endswith(".npz") and name != folders.CHECKPOINT:
+                if name.endswith(".npz"):
                     yield "model", here / name
 
     def get(self, kind: str, name: str) -> Entry:
