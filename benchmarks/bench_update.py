@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Made by `python benchmarks/bench_update.py` on {dt.datetime.now():%Y-%m-%d %H:%M}, "
         f"{cpu_model()}, NumPy {np.__version__}. Milliseconds per step, best of {args.rounds} "
         "rounds, the three alternating; bandwidth = the bytes an update must move (read "
-        "parameters, gradients and state, write parameters and state) per second.",
+        "parameters, gradients and state, write parameters and state) per second. Load "
+        f"average (1 min) at the start {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs.",
         "",
     ]
     for network, hidden in NETWORKS.items():
