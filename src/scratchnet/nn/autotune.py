@@ -160,7 +160,16 @@ def pick(seconds: dict[str, float], x_order: str = "C") -> str:
 
 
 def measure(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -> dict[str, float]:
-    """Seconds per training step of each candidate layout's three products at these shapes.
+    """Seconds per training step of each candidate layout's three products at these shapes
+    (their sum; measure_products has them one by one)."""
+    products = measure_products(n_in, n_out, batch, dtype, x_order)
+    return {code: sum(seconds) for code, seconds in products.items()}
+
+
+def measure_products(
+    n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C"
+) -> dict[str, tuple[float, float, float]]:
+    """Seconds of each candidate layout's forward, weight-gradient and input-gradient product.
 
     The candidates are every weight and output order; the input gradient goes back in the
     input's own order (so the layer below reads its gradient in the layout it wrote its
@@ -203,7 +212,7 @@ def measure(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -
                 best[code, i] = min(best[code, i], clock() - t0)
         if rounds >= MIN_ROUNDS and clock() - started > BUDGET_SECONDS:
             break
-    return {code: sum(best[code, i] for i in range(3)) for code in products}
+    return {code: (best[code, 0], best[code, 1], best[code, 2]) for code in products}
 
 
 def layouts(model: Any) -> list[str | None]:
@@ -236,6 +245,7 @@ __all__ = [
     "enabled",
     "layouts",
     "measure",
+    "measure_products",
     "measurements",
     "order_of",
     "pick",

@@ -88,7 +88,12 @@ class Training:
 # -- the steps ------------------------------------------------------------------------------
 def load_data(config: TrainConfig, *, data=None, progress: bool | None = None) -> Splits:
     """((x_train, y_train), (x_test, y_test)): `data` as given (checked for its shape), else
-    the data set config.dataset from config.data_dir / SCRATCHNET_DATA / the cache."""
+    the data set config.dataset from config.data_dir / SCRATCHNET_DATA / the cache, or the
+    user's own data config.data (data.own.load_own: the same test split for every run)."""
+    if data is None and config.data:
+        from ..data.own import load_own
+
+        data = load_own(config.data)
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
     try:
@@ -239,7 +244,8 @@ def describe_model(
 ) -> dict[str, Any]:
     """The metadata a trained model carries in its file."""
     return {
-        "dataset": config.dataset,
+        "dataset": config.dataset if not config.data else "own",
+        **({"data": config.data} if config.data else {}),
         "class_names": list(names),
         "input": {"shape": list(input_shape), "scale": "pixels / 255"},
         "config": config.to_dict(),
@@ -265,6 +271,10 @@ def check_resumable(resume: SavedCheckpoint, config: TrainConfig) -> None:
 
 
 def _class_names(config: TrainConfig, n_classes: int) -> tuple[str, ...]:
+    if config.data:
+        from ..data.own import load_own
+
+        return tuple(load_own(config.data).class_names)  # the folder names, say (kept loaded)
     try:
         return tuple(class_names(config.dataset))
     except ValueError:
