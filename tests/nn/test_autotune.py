@@ -131,7 +131,7 @@ def test_each_shape_is_measured_once_per_process(monkeypatch):
     monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
     calls = []
 
-    def fake_measure(n_in, n_out, batch, dtype, x_order):
+    def fake_measure(n_in, n_out, batch, dtype, x_order, **options):
         calls.append((n_in, n_out, batch))
         return {"CC" + x_order: 2.0, "CF" + x_order: 1.0, "FC" + x_order: 3.0}
 
