@@ -252,3 +252,21 @@ def test_a_model_with_a_transposed_weight_saves_and_loads_the_same_numbers(tmp_p
     for (_, _, a, _), (_, _, b, _) in zip(model.parameters(), loaded.parameters(), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(loaded.predict_proba(x), model.predict_proba(x), rtol=1e-6)
+
+
+def test_a_cache_file_carries_the_choices_to_the_next_process(tmp_path, monkeypatch):
+    cache = tmp_path / "autotune.json"
+    monkeypatch.setenv("SCRATCHNET_AUTOTUNE_CACHE", str(cache))
+    monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
+    monkeypatch.setattr(
+        autotune, "measure", lambda *a, **k: {"CCC": 2.0, "FFC": 1.0, "CFC": 3.0, "FCC": 3.0}
+    )
+    assert autotune.choose(30, 20, 8, np.float32).code == "FFC"
+    assert cache.is_file()
+    autotune.clear_cache()  # a new process, as far as the cache goes
+    monkeypatch.setattr(autotune, "measure", lambda *a, **k: pytest.fail("measured again"))
+    assert autotune.choose(30, 20, 8, np.float32).code == "FFC"
+    cache.write_text("not json")  # a damaged cache is measured over, never an error
+    autotune.clear_cache()
+    monkeypatch.setattr(autotune, "measure", lambda *a, **k: {"CCC": 1.0, "FFC": 1.0})
+    assert autotune.choose(30, 20, 8, np.float32) == REFERENCE

@@ -13,6 +13,11 @@ Results are those of the reference layout up to float rounding (BLAS may sum in 
 and deterministic for a given layout, which a checkpoint records so that a resumed run stays
 bitwise. `set_enabled(False)` (the command line's --no-autotune) or SCRATCHNET_AUTOTUNE=0 keeps
 the reference layout everywhere. Products under MIN_FLOPS keep it too: their timings are noise.
+
+Separate processes measure afresh, so two runs may choose differently where layouts are close
+(and then differ in the last bits). SCRATCHNET_AUTOTUNE_CACHE=FILE keeps the choices in a JSON
+file, keyed by CPU model, BLAS kernel and thread count as well: later runs on the machine reuse
+them, measuring nothing, and train bitwise alike.
 """
 
 from __future__ import annotations
@@ -136,6 +141,10 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
     key = (n_in, n_out, batch, dtype.str, x_order, _threads())
     entry = _cache.get(key)
     if entry is None:
+        entry = _from_disk(key)
+        if entry is not None:
+            _cache[key] = entry
+    if entry is None:
         seconds = measure(n_in, n_out, batch, dtype, x_order, single_thread=key[-1] == 1)
         entry = _cache[key] = {
             "n_in": n_in,
@@ -147,7 +156,78 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
             "seconds": seconds,
             "chosen": pick(seconds, x_order),
         }
+        _to_disk(key, entry)
     return Layout.parse(entry["chosen"])
+
+
+def _machine() -> str:
+    """The CPU model and BLAS kernel: measurements from one do not carry to another."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                model,
+            )
+    except OSError:
+        pass
+    try:
+        from ..threads import blas_info
+    except ImportError:  # pragma: no cover
+        return model
+    kernels = [
+        f"{info.get('internal_api')} {info.get('version')} {info.get('architecture')}"
+        for info in blas_info()
+    ]
+    return " / ".join([model, *kernels, f"numpy {np.__version__}"])
+
+
+def _disk_key(key: tuple) -> str:
+    return _machine() + " | " + " ".join(str(part) for part in key)
+
+
+def _cache_file() -> str | None:
+    return os.environ.get("SCRATCHNET_AUTOTUNE_CACHE") or None
+
+
+def _read_disk(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}  # missing or unreadable: measure, and write a good one
+    return data if isinstance(data, dict) else {}
+
+
+def _from_disk(key: tuple) -> dict[str, Any] | None:
+    path = _cache_file()
+    if path is None:
+        return None
+    entry = _read_disk(path).get(_disk_key(key))
+    try:
+        Layout.parse(entry["chosen"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    return entry
+
+
+def _to_disk(key: tuple, entry: dict[str, Any]) -> None:
+    import json
+
+    from ..fileio import atomic_write
+
+    path = _cache_file()
+    if path is None:
+        return
+    data = _read_disk(path)
+    data[_disk_key(key)] = entry
+    try:
+        with atomic_write(path, "w") as handle:
+            json.dump(data, handle, indent=1)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a measurement
 
 
 def pick(seconds: dict[str, float], x_order: str = "C") -> str:
