@@ -116,9 +116,10 @@ def worker_env(kernel: str) -> dict[str, str]:
     }
     if kernel != "own":
         env["OPENBLAS_CORETYPE"] = kernel
-    src = str(HERE.parent / "src")
-    if importlib.util.find_spec("scratchnet").origin.startswith(src):
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    # Workers import the same scratchnet as this process (a source checkout's src/ included,
+    # whatever the working directory).
+    package = Path(importlib.util.find_spec("scratchnet").origin).resolve().parent
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package.parent), env.get("PYTHONPATH")]))
     return env
 
 

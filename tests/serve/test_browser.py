@@ -250,7 +250,7 @@ def test_live_view_sees_a_run_train(page, server, data_dir):
             "--hidden",
             "16",
             "--epochs",
-            "3",
+            "4",
             "--validation-size",
             "1000",
             "--data-dir",
@@ -262,15 +262,20 @@ def test_live_view_sees_a_run_train(page, server, data_dir):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    card = ".live-run[data-run=live1]"
     try:
-        page.wait_for_selector(".live-run[data-run=live1]", timeout=60000)
-        assert _until(
-            page,
-            "Number(document.querySelector('.live-run[data-run=live1]').dataset.epochs) >= 1",
-            90,
+        page.wait_for_selector(card, timeout=60000)
+        # An epoch has ended and the run is still training: the curve grows while it runs.
+        growing = (
+            f"Number(document.querySelector('{card}').dataset.epochs) >= 1 && "
+            f"document.querySelector('{card} .live-text').textContent.startsWith('epoch ')"
         )
+        assert _until(page, growing, 90), page.locator(card).text_content()
+        assert page.locator(f"{card} progress").count() == 1
         assert "new run: live1" in page.locator("#notice").text_content()
         assert training.wait(timeout=120) == 0
+        done = f"document.querySelector('{card} .live-text').textContent.startsWith('done after 4')"
+        assert _until(page, done, 30), page.locator(card).text_content()
     finally:
         if training.poll() is None:
             training.kill()

@@ -133,3 +133,23 @@ def test_a_model_file_with_pickled_objects_is_refused_unread(client, served, tmp
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     assert "error" in models["evil.npz"]
     assert not marker.exists()
+
+
+def test_a_run_whose_history_links_out_is_not_served(client, served):
+    import json
+
+    outside = served.parent / "outside.json"
+    outside.write_text(json.dumps({"epochs": [{"epoch": 1, "loss": "TOP SECRET"}]}))
+    history = served / "runs" / "b" / "history.json"
+    history.unlink()
+    try:
+        os.symlink(outside, history)
+    except OSError:
+        pytest.skip("this file system has no symbolic links")
+    client.app.state.studio.catalog.refresh()
+    runs = client.get("/api/runs")
+    assert "runs/b" not in {r["name"] for r in runs.json()["runs"]}
+    for url in ("/api/runs/runs/b/history", "/api/models/runs/b/mistakes", "/reports/runs/b"):
+        response = client.get(url)
+        assert response.status_code == 404 and "TOP SECRET" not in response.text, url
+    assert "TOP SECRET" not in runs.text

@@ -46,8 +46,11 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
         "[default: 127.0.0.1]",
     )
     serve.add_argument("--port", type=_port, default=8000, help="[default: 8000]")
+    from .args import existing_dir
+
     serve.add_argument(
         "--data-dir",
+        type=existing_dir,
         default=None,
         metavar="DIR",
         help="where the test sets are, for the Mistakes view [the run's, $SCRATCHNET_DATA...]",
@@ -98,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         args.paths,
         hosts=None if loopback else ["*"],
-        data_dir=args.data_dir,
+        data_dir=str(args.data_dir) if args.data_dir else None,
         stopping=lambda: server is not None and server.should_exit,
     )
     sock = _bind(args.host, args.port)
