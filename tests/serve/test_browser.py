@@ -280,3 +280,17 @@ def test_live_view_sees_a_run_train(page, server, data_dir):
         if training.poll() is None:
             training.kill()
         training.communicate()
+
+
+def test_a_photo_goes_through_the_same_view(page, tmp_path):
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (300, 240), (235, 230, 220))  # greyish paper, landscape
+    ImageDraw.Draw(photo).line([(150, 40), (150, 200)], fill=(30, 30, 40), width=18)
+    path = tmp_path / "digit.png"
+    photo.save(path)
+    page.set_input_files("#photo", str(path))
+    status = "document.getElementById('draw-status').textContent.startsWith('photo digit.png: ')"
+    assert _until(page, status), page.locator("#draw-status").text_content()
+    assert page.locator("#answer").text_content() == "1"
+    assert page.locator("#layers canvas").count() == 1

@@ -153,3 +153,15 @@ def test_a_run_whose_history_links_out_is_not_served(client, served):
         response = client.get(url)
         assert response.status_code == 404 and "TOP SECRET" not in response.text, url
     assert "TOP SECRET" not in runs.text
+
+
+def test_a_loopback_address_of_ones_own_is_accepted(served):
+    from starlette.testclient import TestClient
+
+    from scratchnet.cli.serve import _host_names
+    from scratchnet.serve.app import create_app
+
+    app = create_app([served], hosts=_host_names("127.0.0.2"))
+    with TestClient(app, base_url="http://127.0.0.2:8000") as other:
+        assert other.get("/api/runs").status_code == 200
+        assert other.get("/api/runs", headers={"Host": "evil.example"}).status_code == 400

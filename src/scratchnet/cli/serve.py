@@ -66,6 +66,14 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _host_names(host: str) -> list[str]:
+    """The Host header values a loopback server accepts: the loopback names and its own."""
+    from ..serve.app import LOOPBACK_HOSTS
+
+    bare = host.strip("[]").lower()
+    return sorted({*LOOPBACK_HOSTS, bare, f"[{bare}]"})
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so a busy port is a one-line error, not a traceback."""
     try:
@@ -100,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = None
     app = create_app(
         args.paths,
-        hosts=None if loopback else ["*"],
+        hosts=_host_names(args.host) if loopback else ["*"],
         data_dir=str(args.data_dir) if args.data_dir else None,
         stopping=lambda: server is not None and server.should_exit,
     )
