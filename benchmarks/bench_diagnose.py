@@ -35,7 +35,7 @@ from scratchnet.data import load_dataset
 from scratchnet.diagnose.repair import repair_training
 from scratchnet.diagnose.run import diagnose_training
 from scratchnet.fileio import atomic_write
-from scratchnet.train.recipe import TrainConfig, train_classifier
+from scratchnet.runs import TrainConfig, train_classifier
 
 RESULTS = Path(__file__).resolve().parent / "results" / "diagnose.md"
 RAW = Path(__file__).resolve().parent / "results" / "diagnose.json"

@@ -23,6 +23,8 @@ _PUBLIC = {
     "errors": ("errors", ""),
     "nn": ("nn", ""),
     "optim": ("optim", ""),
+    "pictures": ("pictures", ""),
+    "runs": ("runs", ""),
     "train": ("train", ""),
     "load_dataset": ("data", "load_dataset"),
     "images_to_features": ("data.features", "images_to_features"),
@@ -33,6 +35,8 @@ _PUBLIC = {
     "IDXError": ("errors", "IDXError"),
     "ImageError": ("errors", "ImageError"),
     "ModelFileError": ("errors", "ModelFileError"),
+    "FileError": ("errors", "FileError"),
+    "RunFileError": ("errors", "RunFileError"),
     "ScratchnetError": ("errors", "ScratchnetError"),
     "Dense": ("nn", "Dense"),
     "Sequential": ("nn", "Sequential"),
@@ -43,10 +47,13 @@ _PUBLIC = {
     "SGD": ("optim", "SGD"),
     "CosineDecay": ("optim", "CosineDecay"),
     "History": ("train", "History"),
-    "TrainConfig": ("train", "TrainConfig"),
+    "TrainConfig": ("runs", "TrainConfig"),
+    "RunDir": ("runs", "RunDir"),
     "evaluate": ("train", "evaluate"),
     "fit": ("train", "fit"),
-    "train_classifier": ("train", "train_classifier"),
+    "train_classifier": ("runs", "train_classifier"),
+    "predict_images": ("pictures", "predict_images"),
+    "predict_picture": ("pictures", "predict_picture"),
 }
 
 __all__ = [
@@ -56,10 +63,13 @@ __all__ = [
     "DatasetNotFoundError",
     "Dense",
     "DownloadError",
+    "FileError",
     "History",
     "IDXError",
     "ImageError",
     "ModelFileError",
+    "RunDir",
+    "RunFileError",
     "ScratchnetError",
     "Sequential",
     "SoftmaxCrossEntropy",
@@ -75,6 +85,10 @@ __all__ = [
     "mlp",
     "nn",
     "optim",
+    "pictures",
+    "predict_images",
+    "predict_picture",
+    "runs",
     "save_model",
     "train",
     "train_classifier",
@@ -98,18 +112,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import data, datasets, errors, nn, optim, train
+    from . import data, datasets, errors, nn, optim, pictures, runs, train
     from .data import load_dataset
     from .data.features import images_to_features, validation_split
     from .errors import (
         DataError,
         DatasetNotFoundError,
         DownloadError,
+        FileError,
         IDXError,
         ImageError,
         ModelFileError,
+        RunFileError,
         ScratchnetError,
     )
     from .nn import Dense, Sequential, SoftmaxCrossEntropy, load_model, mlp, save_model
     from .optim import SGD, CosineDecay
-    from .train import History, TrainConfig, evaluate, fit, train_classifier
+    from .pictures import predict_images, predict_picture
+    from .runs import RunDir, TrainConfig, train_classifier
+    from .train import History, evaluate, fit

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scratchnet.diagnose.lrfind import conclude, lr_range_test, plot_lr_range
-from scratchnet.train.recipe import TrainConfig
+from scratchnet.runs import TrainConfig
 
 
 def curve(rates):

@@ -9,7 +9,7 @@ import pytest
 
 from scratchnet.diagnose.repair import repair_training, train_command
 from scratchnet.diagnose.run import diagnose_training
-from scratchnet.train.recipe import TrainConfig
+from scratchnet.runs import TrainConfig
 
 
 def _digits(n, seed):

@@ -1,11 +1,10 @@
-"""`scratchnet evaluate` and `scratchnet predict`: use a saved model."""
+"""`scratchnet evaluate`: score a saved model on its data set's test set."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -17,31 +16,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.description = (
         "Accuracy, per-class precision and recall, and the confusion matrix of a saved model "
-        "on its data set's test set."
+        "on its data set's test set (with --data, or for a model trained on your own data, "
+        "the test split of that data)."
     )
     parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
     data_options(parser, dataset_default=None)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-
-
-def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    from .args import positive_int
-
-    parser.description = (
-        "Classify PNG or JPEG images of digits (or clothes): each is brought to MNIST form "
-        "(grayscale, inverted if dark on light, cropped, fitted in 20x20, centred by mass in "
-        "28x28) and run through the model."
-    )
-    parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
-    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
-    parser.add_argument("--top", type=positive_int, default=3, help="how many classes to show")
-    parser.add_argument(
-        "--invert",
-        choices=("auto", "yes", "no"),
-        default="auto",
-        help="yes: dark ink on light paper; no: light ink on dark; auto: guess",
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _load_for_eval(path: Path):
@@ -59,8 +39,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..train.metrics import confusion_matrix, per_class_scores
 
     model = _load_for_eval(args.model)
-    dataset = args.dataset or model.metadata.get("dataset") or "mnist"
-    _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
+    own = getattr(args, "data", None) or model.metadata.get("data")
+    if own is not None and args.dataset is None:
+        from ..data.own import load_own
+
+        dataset = str(own)  # the test split of the user's data: the one train held out
+        data = load_own(own)
+        _, (x_test, y_test) = data
+        trained = model.metadata.get("class_names")
+        if isinstance(trained, list) and trained != list(data.class_names):
+            raise ScratchnetError(
+                f"{args.model} was trained on the classes {trained}; {own} holds "
+                f"{list(data.class_names)}"
+            )
+    else:
+        dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+        _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
     labels = y_test.astype(np.int64)
     if labels.max() >= model.n_out:
         raise ScratchnetError(
@@ -111,35 +105,3 @@ def _class_names(model) -> list[str]:
     if isinstance(names, list) and len(names) == model.n_out:
         return [str(n) for n in names]
     return [str(i) for i in range(model.n_out)]
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    from ..data.images import load_digit
-
-    model = _load_for_eval(args.model)
-    invert: Any = {"auto": "auto", "yes": True, "no": False}[args.invert]
-    digits = np.stack([load_digit(path, invert=invert) for path in args.images])
-    probs = model.predict_proba(digits.reshape(len(digits), -1))
-    names = _class_names(model)
-    top = min(args.top, model.n_out)
-    results = []
-    for path, row in zip(args.images, probs, strict=True):
-        order = np.argsort(row)[::-1][:top]
-        results.append(
-            {
-                "image": str(path),
-                "prediction": names[order[0]],
-                "label": int(order[0]),
-                "top": [
-                    {"class": names[i], "label": int(i), "probability": float(row[i])}
-                    for i in order
-                ],
-            }
-        )
-    if args.json:
-        print(json.dumps(results, indent=1))
-        return 0
-    for result in results:
-        others = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in result["top"])
-        print(f"{result['image']}: {result['prediction']}   ({others})")
-    return 0

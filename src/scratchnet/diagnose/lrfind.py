@@ -16,9 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import load_dataset
-from ..data.features import images_to_features, validation_split
-from ..nn import SoftmaxCrossEntropy, mlp
+from ..nn import SoftmaxCrossEntropy
 from ..train.callbacks import Callback, TrainingState
 from ..train.fit import fit
 
@@ -130,27 +128,15 @@ def lr_range_test(
         raise ValueError(f"steps must be an integer >= 10; received steps={steps!r}")
     if not (0 < start < stop and math.isfinite(stop)):
         raise ValueError(f"expected 0 < start < stop; received start={start!r}, stop={stop!r}")
-    if data is None:
-        data = load_dataset(config.dataset, config.data_dir, progress=False)
-    (x_train, y_train), (_x_test, y_test) = data
+    from ..runs.workflow import build_model, load_data, split
+
+    data = load_data(config, data=data, progress=False)
+    # The run's own split and initial weights: the same generator, drawn in the same order.
     rng = np.random.default_rng(config.seed)
-    labels = np.asarray(y_train, dtype=np.int64)
-    (images, y_fit), _ = validation_split(np.asarray(x_train), labels, config.validation_size,
-                                          rng=rng)
-    n_classes = int(max(labels.max(), np.max(y_test))) + 1
-    needed = min(len(images), steps * config.batch_size)
-    x = images_to_features(images[:needed], config.dtype)
-    model = mlp(
-        x.shape[1],
-        config.hidden,
-        n_classes,
-        activation=config.activation,
-        weight_init=config.init,
-        dropout=config.dropout,
-        batch_norm=config.batch_norm,
-        rng=rng,
-        dtype=config.dtype,
-    )
+    prepared = split(config, data, rng)
+    model = build_model(config, prepared.x_fit.shape[1], prepared.n_classes, rng)
+    needed = min(len(prepared.y_fit), steps * config.batch_size)
+    x, labels = prepared.x_fit[:needed], prepared.y_fit[:needed]
     test = _RangeTest(start, stop, steps)
     epochs = math.ceil(steps / math.ceil(needed / config.batch_size))
     try:
@@ -158,11 +144,12 @@ def lr_range_test(
             model,
             SoftmaxCrossEntropy(label_smoothing=config.label_smoothing),
             config.make_optimizer(),
-            (x, y_fit[:needed]),
+            (x, labels),
             epochs=epochs,
             batch_size=config.batch_size,
             rng=np.random.default_rng([config.seed, 2]),
             callbacks=[test],
+            x_scale=prepared.x_scale,
         )
     except FloatingPointError:
         test.learning_rates.append(test.learning_rates[-1] if test.learning_rates else start)

@@ -12,8 +12,8 @@ import dataclasses
 import shlex
 from typing import Any
 
-from ..data import load_dataset
-from ..train.recipe import TrainConfig
+from ..runs import TrainConfig
+from ..runs.workflow import load_data
 from .datacheck import apply_data_fix
 from .findings import Finding, settings_to_args
 
@@ -103,7 +103,7 @@ def repair_training(
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer; received rounds={rounds!r}")
     if data is None:
-        data = load_dataset(config.dataset, config.data_dir, progress=False)
+        data = load_data(config, progress=False)
     history: list[Round] = []
     data_fixes: list[str] = []
     seen = {_key(config, data_fixes)}

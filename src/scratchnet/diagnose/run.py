@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import load_dataset
-from ..train.recipe import TrainConfig, train_classifier
+from ..runs import TrainConfig, train_classifier
+from ..runs.workflow import load_data
 from .findings import CAUSE, Finding, analyse
 from .probes import TrainingProbe
 
@@ -134,7 +134,7 @@ def diagnose_training(
     if config.validation_size == 0:
         raise ValueError("diagnose needs a validation split to probe; use validation_size > 0")
     if data is None:
-        data = load_dataset(config.dataset, config.data_dir, progress=False)
+        data = load_data(config, progress=False)
     report = None
     if read_data:
         from .datacheck import read_data as read

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,8 +25,10 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..fileio import atomic_write, remove_stale_parts
+from ..nn import autotune
 from ..nn.io import read_npz
 from .callbacks import Callback, TrainingState
+from .checkpoint_check import check_checkpoint
 from .fit import ResumePoint
 
 FORMAT_NAME = "scratchnet-checkpoint"
@@ -81,6 +82,13 @@ def _model_arrays(model) -> dict[str, np.ndarray]:
         for index, layer in enumerate(model.layers)
         for name, array in (*layer.params.items(), *layer.buffers.items())
     }
+
+
+def _layer_array(model, index: int, kind: str, name: str) -> np.ndarray | None:
+    """Layer `index`'s parameter or buffer `name` (kind 'params' or 'buffers'), or None."""
+    if index >= len(model.layers) or kind not in ("params", "buffers"):
+        return None
+    return getattr(model.layers[index], kind).get(name)
 
 
 def _json_default(value: Any) -> Any:
@@ -160,6 +168,9 @@ def save_checkpoint(
         "extra": dict(extra or {}),
         "position": position,
         "history": state.history.rows,
+        # The matrix layouts the layers chose (nn/autotune.py): a resumed run keeps them, so
+        # that its products sum in the same order and the weights stay bitwise.
+        "layouts": autotune.layouts(model),
         "optimizer": {"type": type(optimizer).__name__, **optimizer_state},
         "generators": {
             name: rng.bit_generator.state for name, rng in _generators(model, generators).items()
@@ -189,6 +200,7 @@ class SavedCheckpoint:
     generators: dict[str, Any]
     callbacks: dict[str, dict[str, Any]]
     arrays: dict[str, np.ndarray] = dataclasses.field(repr=False)
+    layouts: list | None = None  # each layer's matrix layout (nn/autotune.py); None: not saved
 
     @property
     def epoch(self) -> int:
@@ -214,6 +226,24 @@ class SavedCheckpoint:
 
     def _fail(self, message: str) -> CheckpointError:
         return CheckpointError(f"{self.path}: {message}")
+
+    def _check_callback_arrays(self, model, shapes) -> None:
+        """The callbacks' saved copies of weights (early stopping's best, the non-finite
+        policy's snapshot) must fit this network, or they would fail mid-training."""
+        for key, value in self.arrays.items():
+            if not key.startswith("callbacks."):
+                continue
+            parts = key.split(".")[2:]  # callbacks.<name>.<what...>
+            wanted = None
+            if len(parts) >= 4 and parts[0] == "weights" and parts[1].isdigit():
+                wanted = _layer_array(model, int(parts[1]), parts[2], ".".join(parts[3:]))
+            elif len(parts) >= 5 and parts[:2] == ["snapshot", "model"] and parts[2].isdigit():
+                wanted = _layer_array(model, int(parts[2]), parts[3], ".".join(parts[4:]))
+            elif len(parts) >= 5 and parts[:2] == ["snapshot", "optimizer"] and parts[2].isdigit():
+                shape = shapes.get((int(parts[2]), ".".join(parts[3:-1])))
+                wanted = None if shape is None else np.empty(shape)
+            if wanted is None or wanted.shape != value.shape:
+                raise self._fail(f"the callback state {key!r} does not fit the network; {_FIX}")
 
     def resume_point(self) -> ResumePoint:
         order = self.arrays.get("position.order")
@@ -245,6 +275,8 @@ class SavedCheckpoint:
         CheckpointError before fit() starts.
         """
         saved = {k[len("model.") :]: v for k, v in self.arrays.items() if k.startswith("model.")}
+        if self.layouts is not None and len(self.layouts) == len(model.layers):
+            autotune.apply(model, self.layouts)
         current = _model_arrays(model)
         if set(saved) != set(current):
             missing = sorted(set(current) - set(saved))
@@ -276,6 +308,7 @@ class SavedCheckpoint:
                 if shapes.get(where) != value.shape:
                     raise self._fail(f"optimiser state {name!r} does not fit the network")
                 state_dict[name] = value
+        self._check_callback_arrays(model, shapes)
         wanted = _generators(model, generators)
         if set(wanted) != set(self.generators):
             raise self._fail(
@@ -312,7 +345,6 @@ _HEADER_TYPES = {
     "generators": dict,
     "callbacks": dict,
 }
-_POSITION_KEYS = ("epoch", "step", "global_step", "loss_sum", "correct", "seen", "lr_scale")
 
 
 def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
@@ -322,7 +354,9 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
     wrong-version or pickle-bearing file. Stale `.part` files beside it are ignored.
     """
     path = Path(path)
-    arrays = read_npz(path, error=CheckpointError, what="checkpoint", fix=_FIX)
+    arrays = read_npz(
+        path, error=CheckpointError, what="checkpoint", fix=_FIX, title="scratchnet checkpoint"
+    )
     raw = arrays.pop(_HEADER_KEY, None)
     if raw is None or raw.shape != () or raw.dtype.kind != "U":
         raise CheckpointError(f"{path}: not a scratchnet checkpoint (no {_HEADER_KEY} entry)")
@@ -341,29 +375,8 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
     for key, kind in _HEADER_TYPES.items():
         if not isinstance(header.get(key), kind):
             raise CheckpointError(f"{path}: the checkpoint's {key!r} entry is missing or invalid")
+    check_checkpoint(path, header, arrays)
     position = header["position"]
-    for key in _POSITION_KEYS:
-        value = position.get(key)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise CheckpointError(f"{path}: the checkpoint's position {key!r} is invalid")
-    if (
-        position["epoch"] < 1
-        or position["step"] < 0
-        or not isinstance(position.get("finished"), bool)
-    ):
-        raise CheckpointError(f"{path}: the checkpoint's position is invalid ({position})")
-    if not all(isinstance(row, dict) for row in header["history"]):
-        raise CheckpointError(f"{path}: the checkpoint's history is invalid")
-    for name, value in arrays.items():
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise CheckpointError(f"{path}: array {name!r} holds NaN or infinite values")
-    order = arrays.get("position.order")
-    if order is not None and (order.ndim != 1 or order.dtype.kind not in "iu"):
-        raise CheckpointError(f"{path}: the saved example order is not a list of indices")
     return SavedCheckpoint(
         path=path,
         config=header["config"],
@@ -374,7 +387,20 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
         generators=header["generators"],
         callbacks=header["callbacks"],
         arrays=arrays,
+        layouts=_layouts(path, header.get("layouts")),
     )
+
+
+def _layouts(path: Path, codes: Any) -> list | None:
+    """The header's layouts entry, checked: None (an older checkpoint) or codes like 'CCC'."""
+    if codes is None:
+        return None
+    try:
+        return [None if code is None else autotune.Layout.parse(code).code for code in codes]
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: the checkpoint's 'layouts' entry is invalid ({exc})"
+        ) from exc
 
 
 class Checkpoint(Callback):

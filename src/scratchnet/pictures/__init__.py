@@ -1,0 +1,67 @@
+"""Pictures: from a user's photo or scan to the model's 28x28 input, and on to an answer.
+
+    from scratchnet import load_model, predict_images
+    records = predict_images(load_model("scratchnet-mnist.npz"), ["my-digit.jpg", "scans/"])
+
+The steps, one function each (NumPy; Pillow only decodes files): ink_is_dark / orient,
+remove_paper (uneven light), denoise (median filter that keeps the strokes), otsu_threshold,
+remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), then
+mnist_form (20x20 box centred by mass in 28x28) or fit_object (Fashion-MNIST's whole object).
+prepare_digit / prepare_object run them in order.
+"""
+
+from .components import Component, label_components
+from .decode import as_gray, decode_gray, read_gray
+from .filters import box_blur, max_filter, median_filter, min_filter
+from .form import centre_by_mass, fit_box, fit_object, mnist_form
+from .pipeline import Prepared, prepare, prepare_digit, prepare_object
+from .predict import Reader, expand_inputs, predict_images, predict_picture
+from .steps import (
+    denoise,
+    ink_is_dark,
+    keep_digit,
+    orient,
+    otsu_threshold,
+    paper_surface,
+    remove_lines,
+    remove_paper,
+    stroke_width,
+    thicken,
+)
+from .typical import Typicality, shape_features
+
+__all__ = [
+    "Component",
+    "Prepared",
+    "Reader",
+    "Typicality",
+    "as_gray",
+    "box_blur",
+    "centre_by_mass",
+    "decode_gray",
+    "denoise",
+    "expand_inputs",
+    "fit_box",
+    "fit_object",
+    "ink_is_dark",
+    "keep_digit",
+    "label_components",
+    "max_filter",
+    "median_filter",
+    "min_filter",
+    "mnist_form",
+    "orient",
+    "otsu_threshold",
+    "paper_surface",
+    "predict_images",
+    "predict_picture",
+    "prepare",
+    "prepare_digit",
+    "prepare_object",
+    "read_gray",
+    "remove_lines",
+    "remove_paper",
+    "shape_features",
+    "stroke_width",
+    "thicken",
+]

@@ -1,0 +1,330 @@
+"""The steps from a grayscale picture to the ink of one digit, one function each.
+
+    gray -> orient (ink bright) -> remove_paper (uneven light) -> denoise (median, only if the
+    strokes survive it) -> otsu_threshold -> remove_lines (ruled lines, box borders) ->
+    keep_digit (connected strokes, no specks) -> digit ink
+
+Every step takes and returns float32 (h, w) arrays in [0, 1] (or a bool mask) and has no hidden
+state. They do not find several digits in one picture, straighten perspective or read colour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .components import Component, label_components
+from .filters import max_filter, median_filter
+
+__all__ = [
+    "denoise",
+    "ink_is_dark",
+    "keep_digit",
+    "orient",
+    "otsu_threshold",
+    "paper_surface",
+    "remove_lines",
+    "remove_paper",
+    "stroke_width",
+    "thicken",
+]
+
+MIN_CONTRAST = 0.1  # ink must differ from the paper by a tenth of the grey range
+
+
+def border(x: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels (the whole image when it is one or two pixels thin)."""
+    if min(x.shape) <= 2:
+        return x.ravel()
+    return np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Guess whether the ink is darker than the paper (a pen on paper) or lighter (chalk, MNIST).
+
+    The paper is the border's median; the ink is whichever extreme lies further from it. When both
+    lie about equally far, the minority (ink) pulls the mean away from the median towards itself.
+    """
+    paper = float(np.median(border(gray)))
+    darker = paper - float(gray.min())
+    lighter = float(gray.max()) - paper
+    if abs(darker - lighter) > MIN_CONTRAST:
+        return darker > lighter
+    return float(gray.mean()) < float(np.median(gray))
+
+
+def orient(gray: np.ndarray, ink_dark: bool) -> np.ndarray:
+    """Make the ink bright and the paper dark: 1 - gray for dark ink, else a copy. (h, w)."""
+    return (1.0 - gray).astype(np.float32) if ink_dark else gray.astype(np.float32, copy=True)
+
+
+def _design(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Quadratic surface terms 1, y, x, y^2, xy, x^2 for coordinates scaled to [-1, 1]."""
+    return np.stack([np.ones_like(rows), rows, cols, rows * rows, rows * cols, cols * cols], -1)
+
+
+def paper_surface(x: np.ndarray, *, iterations: int = 4, samples: int = 48) -> np.ndarray:
+    """The paper's level under the ink, as a smooth surface: (h, w) ink-bright -> (h, w).
+
+    Light falling unevenly on paper (a lamp on one side, a shadow's soft edge, a phone's
+    vignetting) varies slowly; ink is a minority of bright pixels. So a quadratic surface is
+    fitted to a grid of samples by least squares, and refitted on the samples within a few
+    robust deviations of it (the paper), ignoring the ink above it.
+    """
+    height, width = x.shape
+    row_idx = np.unique(np.linspace(0, height - 1, min(samples, height)).round().astype(int))
+    col_idx = np.unique(np.linspace(0, width - 1, min(samples, width)).round().astype(int))
+    grid = x[np.ix_(row_idx, col_idx)].astype(np.float64).ravel()
+    rows, cols = np.meshgrid(
+        row_idx / max(height - 1, 1) * 2 - 1, col_idx / max(width - 1, 1) * 2 - 1, indexing="ij"
+    )
+    design = _design(rows.ravel(), cols.ravel())
+    keep = grid <= np.median(grid)  # start from the darker half: paper, whatever the ink
+    coef = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        if keep.sum() < design.shape[1] * 2:
+            break
+        chosen = design[keep]
+        # Normal equations: a 6x6 solve (lstsq's SVD costs far more for nothing here).
+        gram = chosen.T @ chosen + 1e-9 * np.eye(design.shape[1])
+        coef = np.linalg.solve(gram, chosen.T @ grid[keep])
+        residual = grid - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.01
+        keep = np.abs(residual) <= 2.5 * spread  # neither ink nor marks of the other polarity
+    full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
+    full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
+    r, c = full_rows[:, None], full_cols[None, :]
+    surface = (
+        coef[0] + coef[1] * r + coef[2] * c + coef[3] * r * r + coef[4] * r * c + coef[5] * c * c
+    )
+    return np.clip(surface, 0.0, 1.0).astype(np.float32)
+
+
+def remove_paper(gray: np.ndarray, ink_dark: bool) -> np.ndarray:
+    """Ink strength with the paper (however lit) at 0: gray (h, w) in [0, 1] -> (h, w) in [0, 1].
+
+    Dark ink on paper is a reflectance: the picture is light x paper, so dividing by the paper's
+    brightness undoes uneven light. Light ink on a dark ground (chalk, a screen) is subtracted.
+    """
+    oriented = orient(gray, ink_dark)
+    surface = paper_surface(oriented)
+    if ink_dark:
+        paper_brightness = np.maximum(1.0 - surface, 0.05)
+        ink = (paper_brightness - gray) / paper_brightness
+    else:
+        ink = oriented - surface
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def otsu_threshold(x: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the level that best splits the values into two classes (ink, paper).
+
+    x: any shape, values in [0, 1] -> a level in [0, 1]; pixels above it are ink. It maximises
+    the between-class variance w0 w1 (m0 - m1)^2 over the histogram's bin edges.
+    """
+    counts, edges = np.histogram(x, bins=bins, range=(0.0, 1.0))
+    counts = counts.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(counts)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(counts * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean0 = sum0 / weight0
+        mean1 = (sum0[-1] - sum0) / weight1
+        between = weight0 * weight1 * (mean0 - mean1) ** 2
+    between = np.nan_to_num(between[:-1], nan=-1.0)  # empty classes are no split at all
+    if between.max() <= 0:
+        return 0.5
+    return float(edges[1 + int(np.argmax(between))])
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in pixels of a binary drawing: 2 x area / perimeter.
+
+    A stroke of width w and length L has area wL and a perimeter of about 2L. The perimeter is
+    counted as pixel edges between ink and paper. Returns 0 for an empty mask.
+    """
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1).astype(np.int8)
+    edges = int(np.abs(np.diff(padded, axis=0)).sum() + np.abs(np.diff(padded, axis=1)).sum())
+    return 2.0 * area / max(edges, 1)
+
+
+def denoise(ink: np.ndarray, sizes: tuple[int, ...] = (3, 5), keep: float = 0.85) -> np.ndarray:
+    """Median-filter the ink, with the largest window that keeps the strokes. (h, w) -> (h, w).
+
+    A median filter wipes out specks (salt and pepper, sensor noise) but also any line thinner
+    than half its window. So each window size is tried in turn and kept only if `keep` of the
+    ink's connected pixels (those with two or more ink neighbours, which noise rarely has)
+    survive it; thin pen strokes therefore stay unfiltered, and the connected-components step
+    removes what specks are left.
+    """
+    level = otsu_threshold(ink)
+    mask = ink > level
+    neighbours = _neighbour_count(mask)
+    strokes = mask & (neighbours >= 2)
+    n_strokes = int(strokes.sum())
+    best = ink
+    if n_strokes == 0:
+        return best
+    for size in sizes:
+        if min(ink.shape) < 4 * size:
+            break
+        filtered = median_filter(ink, size)
+        kept = int((strokes & (filtered > level)).sum())
+        if kept < keep * n_strokes:
+            break
+        best = filtered
+    return best
+
+
+def _neighbour_count(mask: np.ndarray) -> np.ndarray:
+    """How many of each pixel's 8 neighbours are set."""
+    padded = np.pad(mask, 1).astype(np.int8)
+    height, width = mask.shape
+    total = np.zeros(mask.shape, dtype=np.int8)
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            if dr != 1 or dc != 1:
+                total += padded[dr : dr + height, dc : dc + width]
+    return total
+
+
+def _long_runs(mask: np.ndarray, share: float) -> np.ndarray:
+    """Per row: whether the row has a run of ink covering at least `share` of the width."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded, axis=1)
+    start_rows, starts = np.nonzero(steps == 1)
+    _, stops = np.nonzero(steps == -1)
+    longest = np.zeros(height, dtype=int)
+    np.maximum.at(longest, start_rows, stops - starts)
+    return longest >= share * width
+
+
+def _line_rows(mask: np.ndarray, share: float, thickness: float) -> np.ndarray:
+    """Rows belonging to thin bands of rows that each hold a run across `share` of the width."""
+    long = _long_runs(mask, share)
+    rows = np.zeros_like(long)
+    limit = max(2, int(round(thickness * mask.shape[0])))
+    index = 0
+    while index < len(long):
+        if not long[index]:
+            index += 1
+            continue
+        end = index
+        while end < len(long) and long[end]:
+            end += 1
+        if end - index <= limit:
+            rows[max(index - 1, 0) : end + 1] = True  # and the anti-aliased edge rows
+        index = end
+    return rows
+
+
+def remove_lines(mask: np.ndarray, *, share: float = 0.85, thickness: float = 0.08) -> np.ndarray:
+    """Clear ruled lines and box borders: straight thin bands across most of the picture.
+
+    mask: (h, w) bool -> (h, w) bool. A band of at most `thickness` of the picture's height
+    (or width) whose rows (columns) each hold one run of ink across `share` of the width
+    (height) is a line. Lines are only cleared when the ink left over keeps clear of the
+    picture's edges: a line is longer than the digit, whereas the bar of a 7 in a tight crop
+    spans the picture because the digit does.
+    """
+    rows = _line_rows(mask, share, thickness)
+    cols = _line_rows(mask.T, share, thickness)
+    if not rows.any() and not cols.any():
+        return mask
+    cleared = mask.copy()
+    cleared[rows, :] = False
+    cleared[:, cols] = False
+    if not cleared.any():
+        return mask
+    height, width = mask.shape
+    r = np.flatnonzero(cleared.any(axis=1))
+    c = np.flatnonzero(cleared.any(axis=0))
+    margin_r, margin_c = max(1, height // 50), max(1, width // 50)
+    if (
+        r[0] < margin_r
+        or r[-1] >= height - margin_r
+        or c[0] < margin_c
+        or c[-1] >= width - margin_c
+    ):
+        # Ink besides the lines reaches the edge: the digit fills the picture, and its long
+        # strokes (a 7's bar, a 1) must not be taken for lines.
+        return mask
+    return cleared
+
+
+def _is_frame(component: Component, labels: np.ndarray, others_inside: int) -> bool:
+    """A hollow rectangle (a box drawn around the digit): its ink hugs its bounding box's sides
+    and other ink lies inside it."""
+    if others_inside == 0 or component.height < 8 or component.width < 8:
+        return False
+    box = labels[component.top : component.bottom, component.left : component.right]
+    own = box == component.label
+    band_r = max(1, component.height // 8)
+    band_c = max(1, component.width // 8)
+    inner = own[band_r:-band_r, band_c:-band_c]
+    return int(inner.sum()) <= 0.1 * component.area
+
+
+def keep_digit(
+    mask: np.ndarray, *, min_share: float = 0.08, near_share: float = 0.02
+) -> np.ndarray:
+    """Keep the digit's strokes: the largest piece of ink and the pieces that belong with it.
+
+    mask: (h, w) bool -> (h, w) bool. Pieces at least `min_share` of the largest one's size are
+    kept wherever they are (a 5's separate bar, a second digit that should be seen); smaller ones
+    only when they lie inside the largest piece's box widened by a quarter (a dot of a broken
+    stroke), so specks and dust elsewhere are dropped. A hollow box around the rest is dropped.
+    """
+    labels, components = label_components(mask)
+    if not components:
+        return mask.copy()
+    components = _drop_frames(labels, components)
+    if not components:
+        return np.zeros_like(mask)
+    main = max(components, key=lambda c: c.area)
+    pad_r, pad_c = main.height // 4 + 1, main.width // 4 + 1
+    kept = []
+    for comp in components:
+        inside = (
+            comp.top >= main.top - pad_r
+            and comp.bottom <= main.bottom + pad_r
+            and comp.left >= main.left - pad_c
+            and comp.right <= main.right + pad_c
+        )
+        if comp.area >= min_share * main.area or (inside and comp.area >= near_share * main.area):
+            kept.append(comp.label)
+    return np.isin(labels, kept)
+
+
+def _drop_frames(labels: np.ndarray, components: list[Component]) -> list[Component]:
+    frames = set()
+    for comp in components:
+        inside = sum(
+            other.area
+            for other in components
+            if other is not comp
+            and other.top >= comp.top
+            and other.bottom <= comp.bottom
+            and other.left >= comp.left
+            and other.right <= comp.right
+        )
+        if inside >= 0.1 * comp.area and _is_frame(comp, labels, inside):
+            frames.add(comp.label)
+    return [c for c in components if c.label not in frames]
+
+
+def thicken(ink: np.ndarray, width: float, target: float) -> np.ndarray:
+    """Dilate thin strokes so that, once shrunk by the later resize, they are `target` wide.
+
+    ink: (h, w); width: the stroke width now (pixels); target: the wanted width now (pixels).
+    """
+    grow = int(round(target - width))  # a k x k maximum widens a stroke by k - 1 pixels
+    if grow < 1:
+        return ink
+    size = grow + 1 if grow % 2 == 0 else grow + 2
+    return max_filter(ink, size)

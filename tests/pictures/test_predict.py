@@ -1,0 +1,163 @@
+"""predict_images / predict_picture: every kind of input, one record each, in order."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scratchnet import ImageError, mlp, predict_images, predict_picture, save_model
+from scratchnet.pictures import prepare_object
+from scratchnet.train.calibration import expected_calibration_error, fit_temperature
+
+from .conftest import draw_digit
+
+KEYS = {
+    "image",
+    "prediction",
+    "label",
+    "decision",
+    "verdict",
+    "reason",
+    "confidence",
+    "score",
+    "threshold",
+    "probabilities",
+    "top",
+}
+
+
+@pytest.fixture
+def model():
+    return mlp(784, [16], 10, seed=0)
+
+
+def to_png(gray: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray((gray * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_every_input_kind_gives_the_same_record(model, tmp_path):
+    gray = draw_digit("7", size=64)
+    (tmp_path / "seven.png").write_bytes(to_png(gray))
+    rgb = np.repeat((gray * 255).astype(np.uint8)[..., None], 3, axis=2)
+    records = predict_images(
+        model,
+        [
+            str(tmp_path / "seven.png"),
+            to_png(gray),
+            Image.open(io.BytesIO(to_png(gray))),
+            rgb,
+            (gray * 255).astype(np.uint8),
+        ],
+    )
+    assert len(records) == 5
+    assert all(set(r) == KEYS for r in records)
+    first = records[0]["probabilities"]
+    for record in records[1:]:
+        assert record["probabilities"] == pytest.approx(first, abs=0.02)
+    assert records[0]["image"] == str(tmp_path / "seven.png")
+    assert json.loads(json.dumps(records)) == records  # JSON-able as it is
+
+
+def test_batches_and_floats(model):
+    batch = np.stack([draw_digit(d, size=40) for d in "1470"])
+    records = predict_images(model, batch)
+    assert [r["image"] for r in records] == [f"array[{i}]" for i in range(4)]
+    as_uint8 = predict_images(model, (batch * 255).round().astype(np.uint8))
+    for a, b in zip(records, as_uint8, strict=True):
+        assert a["probabilities"] == pytest.approx(b["probabilities"], abs=0.02)
+    rgb_batch = np.repeat(batch[..., None], 3, axis=3)
+    assert len(predict_images(model, rgb_batch)) == 4
+
+
+def test_folders_are_searched_recursively_by_extension(model, tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.png").write_bytes(to_png(draw_digit("1")))
+    (tmp_path / "a" / "b" / "four.PNG").write_bytes(to_png(draw_digit("4")))
+    (tmp_path / "a" / "notes.txt").write_text("not a picture")
+    records = predict_images(model, tmp_path)
+    assert [os.path.basename(r["image"]) for r in records] == ["one.png", "four.PNG"]
+
+
+def test_blank_picture_is_refused_not_an_error(model):
+    record = predict_picture(model, np.full((40, 40), 255, dtype=np.uint8))
+    assert record["decision"] == "reject" and record["prediction"] is None
+    assert record["verdict"] == "not a digit"
+
+
+def test_bad_pictures_raise_or_are_recorded(model, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("hello")
+    good = tmp_path / "good.png"
+    good.write_bytes(to_png(draw_digit("7")))
+    with pytest.raises(ImageError, match="bad.png"):
+        predict_images(model, [str(good), str(bad)])
+    records = predict_images(model, [str(bad), str(good)], on_error="record")
+    assert "bad.png" in records[0]["error"] and records[1]["decision"] in ("answer", "unsure")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_without_reading_it(model, tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        predict_images(model, str(fifo))  # would block forever if it were opened
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros((2, 3, 4, 5, 6)), "expected an image array"),
+        (np.array([[300, 0]]), "0..255"),
+        (np.array([[np.nan, 0.5]]), "NaN"),
+        (np.array([[-0.5, 2.0]]), r"\[0, 1\]"),
+    ],
+)
+def test_bad_arrays_are_named(model, array, message):
+    with pytest.raises(ImageError, match=message):
+        predict_images(model, array)
+
+
+def test_a_fashion_picture_already_in_form_is_kept_as_it_is():
+    rng = np.random.default_rng(0)
+    shirt = np.zeros((28, 28), dtype=np.float32)
+    shirt[3:25, 6:22] = rng.uniform(0.3, 1.0, (22, 16))
+    np.testing.assert_allclose(prepare_object(shirt).image, shirt, atol=1e-6)
+    big = np.kron(shirt, np.ones((4, 4), dtype=np.float32))
+    page = np.zeros((150, 150), dtype=np.float32)
+    page[10:122, 20:132] = big
+    fitted = prepare_object(page).image
+    assert fitted.shape == (28, 28)
+    rows = np.flatnonzero(fitted.max(axis=1) > 0.05)
+    assert rows[-1] - rows[0] + 1 == 28  # the longest side fills the canvas, no 20x20 box
+
+
+def test_model_metadata_sets_temperature_and_refusal_words(model, tmp_path):
+    model.metadata = {"dataset": "fashion-mnist", "calibration": {"temperature": 1000.0}}
+    path = save_model(model, tmp_path / "m.npz")
+    record = predict_picture(path, np.full((30, 30), 0, dtype=np.uint8))
+    assert record["verdict"] == "not clothing"
+    model.metadata = {"calibration": {"temperature": 50.0}}
+    hot = predict_picture(model, draw_digit("7"))
+    model.metadata = {}
+    cold = predict_picture(model, draw_digit("7"))
+    assert hot["confidence"] < cold["confidence"]
+
+
+def test_fit_temperature_recovers_the_temperature_of_the_labels():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (4000, 10))
+    true_t = 2.5
+    probs = np.exp(logits / true_t)
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(10, p=p) for p in probs])
+    assert fit_temperature(logits, labels) == pytest.approx(true_t, rel=0.1)
+    raw = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert expected_calibration_error(raw, labels) > 0.1  # overconfident at T = 1
+    assert expected_calibration_error(probs, labels) < 0.03

@@ -1,0 +1,168 @@
+"""Each picture step on pictures the tests draw: paper, noise, ink level, lines, strokes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scratchnet.pictures import (
+    denoise,
+    ink_is_dark,
+    keep_digit,
+    otsu_threshold,
+    paper_surface,
+    prepare_digit,
+    remove_lines,
+    remove_paper,
+    stroke_width,
+)
+
+from .conftest import bbox, draw_digit
+
+
+def gradient_paper(shape, low=0.35, high=1.0):
+    """Light falling from the right: paper from `low` (left) to `high` (right)."""
+    return np.tile(np.linspace(low, high, shape[1], dtype=np.float32), (shape[0], 1))
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two images (1 = the same up to scale)."""
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def test_ink_polarity_is_guessed(seven):
+    assert ink_is_dark(seven)
+    assert not ink_is_dark(1.0 - seven)
+
+
+def test_paper_surface_follows_uneven_light(seven):
+    ink = 1.0 - seven  # ink bright
+    lit = seven * gradient_paper(seven.shape)  # a reflectance lit unevenly
+    surface = paper_surface(1.0 - lit)
+    paper = seven > 0.95
+    np.testing.assert_allclose(
+        surface[paper], (1.0 - gradient_paper(seven.shape))[paper], atol=0.06
+    )
+    assert ink.max() == pytest.approx(1.0)
+
+
+def test_remove_paper_undoes_uneven_light(seven):
+    lit = seven * gradient_paper(seven.shape)
+    ink = remove_paper(lit, ink_dark=True)
+    clean = remove_paper(seven, ink_dark=True)
+    assert np.abs(ink - clean).max() < 0.12
+    assert ink[seven > 0.95].max() < 0.1  # the dark left paper is not ink
+    assert ink[seven < 0.05].min() > 0.8
+
+
+def test_otsu_splits_two_groups():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0.2, 0.05, 900), rng.normal(0.8, 0.05, 100)])
+    level = otsu_threshold(np.clip(values, 0, 1))
+    assert 0.35 < level < 0.65
+
+
+def test_denoise_removes_salt_and_pepper_from_thick_strokes():
+    ink = 1.0 - draw_digit("7", size=80, width=12)
+    rng = np.random.default_rng(0)
+    noisy = ink.copy()
+    specks = rng.random(ink.shape) < 0.03
+    noisy[specks] = 1.0 - noisy[specks]
+    cleaned = denoise(noisy)
+    assert np.abs(cleaned - ink).mean() < 0.4 * np.abs(noisy - ink).mean()
+
+
+def test_denoise_keeps_a_one_pixel_line():
+    ink = np.zeros((60, 60), dtype=np.float32)
+    ink[10:50, 30] = 1.0
+    ink[10, 20:40] = 1.0
+    np.testing.assert_array_equal(denoise(ink), ink)
+
+
+def test_stroke_width_measures_pen_width():
+    mask = np.zeros((50, 50), dtype=bool)
+    mask[5:45, 20:26] = True
+    assert stroke_width(mask) == pytest.approx(6, rel=0.2)
+    assert stroke_width(np.zeros((3, 3), dtype=bool)) == 0.0
+
+
+def test_ruled_lines_and_box_borders_are_removed():
+    digit = (1.0 - draw_digit("4", size=100)) > 0.5
+    page = np.zeros((140, 140), dtype=bool)
+    page[20:120, 20:120] = digit
+    page[60:62, :] = True  # a ruled line through the digit
+    page[100:102, :] = True
+    page[:, 3:5] = True  # a margin line
+    cleared = remove_lines(page)
+    assert not cleared[60:62, :20].any() and not cleared[:, 3:5].any()
+    assert cleared[20:120, 20:120].sum() > 0.8 * digit.sum()
+
+
+def test_a_sevens_bar_in_a_tight_crop_is_not_a_line():
+    seven = (1.0 - draw_digit("7", size=100)) > 0.5
+    top, bottom, left, right = bbox(seven)
+    tight = seven[top:bottom, left:right]
+    np.testing.assert_array_equal(remove_lines(tight), tight)
+
+
+def test_keep_digit_drops_specks_and_keeps_pieces():
+    mask = np.zeros((100, 100), dtype=bool)
+    mask[20:80, 45:52] = True  # the stroke
+    mask[20:26, 55:75] = True  # a separate bar (a 5's top), kept
+    mask[90, 5] = mask[3, 95] = mask[50, 10] = True  # dust
+    kept = keep_digit(mask)
+    assert kept[20:80, 45:52].all() and kept[20:26, 55:75].all()
+    assert not kept[90, 5] and not kept[3, 95] and not kept[50, 10]
+
+
+def test_keep_digit_drops_a_box_drawn_around_the_digit():
+    mask = np.zeros((100, 100), dtype=bool)
+    mask[10:90, 10:13] = mask[10:90, 87:90] = mask[10:13, 10:90] = mask[87:90, 10:90] = True
+    mask[30:70, 45:52] = True
+    kept = keep_digit(mask)
+    assert kept[30:70, 45:52].all() and not kept[10:13, 10:90].any()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["gradient", "shadow", "gaussian", "salt", "lines", "box", "margin", "thin"],
+)
+def test_damaged_pictures_look_like_the_clean_one_to_the_network(damage):
+    clean = prepare_digit(draw_digit("4", size=100)).image
+    rng = np.random.default_rng(0)
+    picture = draw_digit("4", size=100, width=4 if damage == "thin" else 9)
+    if damage == "gradient":
+        picture = picture * gradient_paper(picture.shape, 0.3)
+    elif damage == "shadow":
+        rows = np.linspace(0, 1, 100, dtype=np.float32)[:, None]
+        picture = picture * (0.45 + 0.55 * np.clip(rows * 2, 0, 1))
+    elif damage == "gaussian":
+        picture = np.clip(picture + rng.normal(0, 0.1, picture.shape), 0, 1).astype(np.float32)
+    elif damage == "salt":
+        specks = rng.random(picture.shape) < 0.03
+        picture[specks] = 1.0 - picture[specks]
+    elif damage == "lines":
+        page = np.ones((160, 160), dtype=np.float32)
+        page[30:130, 30:130] = picture
+        page[::25, :] *= 0.55  # ruled paper
+        picture = page
+    elif damage == "box":
+        page = np.ones((140, 140), dtype=np.float32)
+        page[20:120, 20:120] = picture
+        page[8:11, 8:132] = page[129:132, 8:132] = 0.1
+        page[8:132, 8:11] = page[8:132, 129:132] = 0.1
+        picture = page
+    elif damage == "margin":
+        page = np.ones((300, 400), dtype=np.float32)
+        page[30:130, 250:350] = picture
+        picture = page
+    result = prepare_digit(picture)
+    assert not result.blank
+    assert similarity(result.image, clean) > 0.8, damage
+
+
+def test_blank_and_faint_paper_have_no_digit():
+    rng = np.random.default_rng(0)
+    assert prepare_digit(np.full((50, 50), 0.9, dtype=np.float32)).blank
+    faint = np.clip(0.94 + rng.normal(0, 0.01, (80, 80)), 0, 1).astype(np.float32)
+    assert prepare_digit(faint).blank
