@@ -397,10 +397,16 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
     for title, part in (("checking half (not looked at while tuning)", 1),
                         ("tuning half", 0)):
         chosen = [r for r in rows if r["half"] == part]
+        if not chosen:
+            continue
         s = summarise(chosen, healthy)
+        planned = sum(1 for r in setup_halves() if r[1] == part)
         controls = [r for r in rows if r["fault"] == "healthy" and r["half"] == part]
         lines += [
             f"## {title}",
+            "",
+            f"{len(chosen)} of its {planned} setups ran ({s['broken']} broken, "
+            f"{s['healthy']} healthy).",
             "",
             f"- detected (any finding): {_pct(s['detected'], s['broken'])}",
             f"- first finding = the true cause: {_pct(s['first_is_cause'], s['broken'])}",
@@ -427,6 +433,18 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
         json.dump({"rows": rows, "overhead": overhead}, handle, indent=1)
 
 
+def setup_halves() -> list[tuple[Setup, int]]:
+    """Every setup with its half: 0 (tuning) for even positions within its fault, else 1."""
+    setups = []
+    for group in (HEALTHY, BROKEN):
+        by_fault: dict[str, int] = {}
+        for setup in group:
+            position = by_fault.get(setup.fault, 0)
+            by_fault[setup.fault] = position + 1
+            setups.append((setup, position % 2))
+    return setups
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only the setups with these names")
@@ -448,14 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         write(rows, overhead, max(p["seconds"] for p in parts))
         return 0
     index, count = (int(v) for v in args.shard.split("/"))
-    setups = []
-    for group in (HEALTHY, BROKEN):
-        by_fault: dict[str, int] = {}
-        for setup in group:
-            position = by_fault.get(setup.fault, 0)
-            by_fault[setup.fault] = position + 1
-            half = position % 2 if setup.fault != "healthy" else len(setups) % 2
-            setups.append((setup, half))
+    setups = setup_halves()
     wanted = {"tuning": {0}, "checking": {1}, "both": {0, 1}}[args.half]
     cache: dict = {}
     rows = []

@@ -55,6 +55,7 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
             out = outputs[min(index + 1 + _offset(layers, index, activation), len(layers) - 1)]
         out = np.asarray(out, dtype=np.float64)
         finite = bool(np.isfinite(out).all())
+        mean_square = _norm(layer.weight) ** 2 / max(layer.weight.size, 1)
         entry: dict[str, Any] = {
             "index": index,
             "n_in": layer.n_in,
@@ -63,12 +64,10 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
             "act_mean": float(np.mean(out)) if finite else math.nan,
             # Spread across examples, averaged over units: the signal that tells inputs apart.
             "act_spread": float(np.mean(np.std(out, axis=0))) if finite else math.nan,
-            "weight_rms": float(np.sqrt(np.mean(np.square(layer.weight, dtype=np.float64)))),
+            "weight_rms": math.sqrt(mean_square),
             # sqrt(n_in * E[w^2] / 2): 1 for He initialisation, the scale that keeps a ReLU
             # network's signal constant from layer to layer.
-            "he_gain": float(
-                np.sqrt(layer.n_in * np.mean(np.square(layer.weight, dtype=np.float64)) / 2)
-            ),
+            "he_gain": math.sqrt(layer.n_in * mean_square / 2),
             "nonfinite": int(np.size(out) - np.count_nonzero(np.isfinite(out))),
             # Every unit of the layer the same (constant or zero init): they stay the same.
             "symmetric": _symmetric(layer.weight),
@@ -194,11 +193,11 @@ class TrainingProbe(Callback):
         for entry in layers:
             layer = model.layers[entry["index"]]
             if grads:
-                grad = np.asarray(layer.grads["weight"], dtype=np.float64)
+                grad = layer.grads["weight"]
                 entry["grad_norm"] = _norm(grad)
                 before = self._before.get(entry["index"])
                 if before is not None:
-                    change = _norm(layer.weight.astype(np.float64) - before)
+                    change = _norm(layer.weight - before)
                     size = _norm(before)
                     entry["update_ratio"] = float(change / size) if size > 0 else math.inf
                 entry["nonfinite"] += int(np.size(grad) - np.count_nonzero(np.isfinite(grad)))
