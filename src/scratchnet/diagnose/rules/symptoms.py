@@ -20,6 +20,12 @@ _CHECK = (
 )
 
 
+def _what_to_do(context) -> str:
+    if any(f.role != SYMPTOM for f in context.found):
+        return "a symptom of the cause above: fix that first"
+    return "a symptom; " + _CHECK
+
+
 def collapse(records, context) -> Finding | None:
     if len(records) < 2:
         return None  # before training, a collapse says nothing about learning
@@ -34,7 +40,7 @@ def collapse(records, context) -> Finding | None:
         f"called class {last.get('top_class')}",
         f"on a probe batch of validation images, the most predicted class takes "
         f"{100 * share:.0f}% (balanced classes: about {100 / context.n_classes:.0f}%)",
-        "a symptom: the network ignores its input; the causes above explain it; " + _CHECK,
+        _what_to_do(context) + " (the network ignores its input)",
         role=SYMPTOM,
         stage=5,
     )
@@ -51,7 +57,7 @@ def no_learning(records, context) -> Finding | None:
         f"the loss stays near the uniform-guess level ln({context.n_classes}) = {chance:.3f}",
         f"the loss on the probe batch ends at {fmt(losses[-1])}: hardly better than giving "
         f"every class probability 1/{context.n_classes}",
-        "a symptom: the causes above explain it; " + _CHECK,
+        _what_to_do(context),
         role=SYMPTOM,
         stage=5,
     )
