@@ -51,7 +51,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             config = TrainConfig(**given)
     except ValueError as exc:  # TrainConfig checks each setting; here they came from options
         raise ArgumentError(str(exc)) from None
+    _check_validation_size(config)
     return config
+
+
+def _check_validation_size(config: TrainConfig) -> None:
+    """The held-out examples must leave some to train on (the sizes are the data set's)."""
+    from ..data.catalog import get_spec
+
+    spec = get_spec(config.dataset)
+    if config.validation_size >= spec.n_train:
+        raise ArgumentError(
+            f"--validation-size {config.validation_size} leaves nothing to train on: "
+            f"{spec.title} has {spec.n_train} training examples; give fewer"
+        )
 
 
 def _check_early_stopping(given: dict, preset: str | None) -> None:
@@ -234,7 +247,7 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
-def _check_memory(config: TrainConfig) -> None:
+def check_memory(config: TrainConfig) -> None:
     """Refuse a run that cannot fit in memory before loading anything (ResourceError)."""
     from ..data.catalog import get_spec
     from ..train.memory import check_training_memory
@@ -382,7 +395,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
         run_dir = args.out
-    _check_memory(config)
+    check_memory(config)
     if run_dir is not None:
         if run_dir.exists() and not run_dir.is_dir():
             raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
