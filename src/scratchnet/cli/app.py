@@ -82,6 +82,12 @@ COMMANDS: dict[str, Command] = {
         "cmd_report",
         "build report.html for a run or sweep folder",
     ),
+    "serve": Command(
+        "serve",
+        "add_serve_arguments",
+        "cmd_serve",
+        "the studio: draw digits, browse runs, watch training live (a local web page)",
+    ),
 }
 
 
