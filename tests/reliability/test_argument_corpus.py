@@ -114,6 +114,10 @@ CASES = [
     (["sweep", "--grid", "lr=0.1", "--out", ""], 2, "--out: expected a path"),
     (["sweep", "--grid", "lr=0.1", "--search-seed", "-1"], 2, "--search-seed: expected"),
     (["sweep", "--grid", "lr=0.1", "--early-stopping", "2", "--validation-size", "0"], 2, "--"),
+    # serve
+    (["serve", "--port", "99999"], 2, "argument --port"),
+    (["serve", "--port", "http"], 2, "argument --port"),
+    (["serve", "--bogus"], 2, "unrecognized arguments: --bogus"),
     # report
     (["report"], 2, "required: DIR"),
     (["report", "MISSING"], 1, "MISSING: no such folder"),
