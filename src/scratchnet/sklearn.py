@@ -26,7 +26,7 @@ from .nn import SoftmaxCrossEntropy, mlp
 from .optim import get_schedule
 from .train import EarlyStopping, LearningRateSchedule
 from .train import fit as train_fit
-from .train.recipe import TrainConfig
+from .runs.config import TrainConfig
 
 __all__ = ["MLPClassifier"]
 

@@ -194,6 +194,15 @@ def data_options(parser: argparse.ArgumentParser, dataset_default: str | None = 
         help="a folder holding mnist/ or fashion-mnist/ (the four IDX files) "
         "[default: $SCRATCHNET_DATA, then the cache, then a download]",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="your own data instead of --dataset: a folder of class folders of pictures (with "
+        "train/ and test/ inside, or a test split held out), a CSV with a label column and 784 "
+        "pixel columns, or an .npz with x and y arrays",
+    )
 
 
 def optional_positive_float(text: str) -> float | None:
@@ -214,9 +223,9 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     settings apply first and only the options a user typed override them.
     """
     from ..optim import OPTIMIZERS, SCHEDULES
+    from ..runs.config import AUGMENTATIONS, TrainConfig
     from ..train.nonfinite import NONFINITE_POLICIES
     from ..train.presets import PRESETS
-    from ..train.recipe import AUGMENTATIONS, TrainConfig
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
