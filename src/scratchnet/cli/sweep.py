@@ -310,15 +310,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         # A bad search space is a bad argument: argparse's exit status and one line.
         raise ArgumentError(str(exc)) from None
-<<<<<<< HEAD
     _check_trials_memory(trials)
-=======
     from ..data import load_dataset
     from ..runs import SweepDir
     from ..runs.workflow import load_data
 
     SweepDir(args.out).preflight()  # every output checked before anything is read or made
->>>>>>> main
     executor = make_executor(
         args.executor,
         workers=args.workers or min(cpu_count(), len(trials)),
