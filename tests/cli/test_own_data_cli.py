@@ -148,3 +148,46 @@ def test_evaluate_refuses_data_with_other_classes(folder, tmp_path, run, one_err
     np.savez(tmp_path / "other.npz", x=images, y=labels)  # classes 0, 1, 2
     code, _, err = run("evaluate", output, "--data", tmp_path / "other.npz")
     assert code == 1 and "was trained on the classes" in one_error_line(err)
+
+
+# -- on real MNIST, as a user would bring it ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_digits_as_a_kaggle_csv_train_well_with_the_defaults(mnist, tmp_path, run):
+    """6,000 rows of Kaggle's layout: the default shares leave 5,143 to train on (not 1,000)."""
+    (x_train, y_train), _ = mnist
+    header = "label," + ",".join(f"pixel{i}" for i in range(784))
+    rows = [
+        f"{y}," + ",".join(map(str, x.ravel()))
+        for x, y in zip(x_train[:6000], y_train[:6000], strict=True)
+    ]
+    path = tmp_path / "train.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    code, out, err = run("train", "--data", path, "-q", "-o", tmp_path / "m.npz")
+    assert code == 0, err
+    assert float(out.split("test accuracy ")[1].split("%")[0]) > 93
+
+
+@pytest.mark.slow
+def test_real_digits_as_class_folders_of_pngs(mnist, tmp_path, run):
+    (x_train, y_train), (x_test, y_test) = mnist
+    for split, images, labels, n in (
+        ("train", x_train, y_train, 2000),
+        ("test", x_test, y_test, 500),
+    ):
+        for i in range(n):
+            folder = tmp_path / "digits" / split / str(labels[i])
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).save(folder / f"{i}.png")
+    output = tmp_path / "digits.npz"
+    code, out, err = run("train", "--data", tmp_path / "digits", "--epochs", "10", "-o", output)
+    assert code == 0, err
+    assert "500 images" in run("evaluate", output)[1]
+    assert float(out.split("test accuracy ")[1].split("%")[0]) > 88
+    assert load_model(output).metadata["class_names"] == [str(d) for d in range(10)]
+
+
+def test_data_with_dataset_is_an_argument_error(folder, run, one_error_line):
+    code, _, err = run("train", "--data", folder, "--dataset", "fashion-mnist", *SMALL)
+    assert code == 2 and "drop --dataset" in one_error_line(err)

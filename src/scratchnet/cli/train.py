@@ -38,6 +38,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if given.get("dataset") is None:
         given.pop("dataset", None)
     given["data_dir"] = str(args.data_dir) if args.data_dir else None
+    if given.get("data") is not None and (given.get("dataset") or args.data_dir):
+        raise ArgumentError(
+            "--data trains on your own data; drop --dataset and --data-dir (they choose MNIST "
+            "or Fashion-MNIST)"
+        )
     if given.get("data") is not None and "validation_size" not in given:
         from ..data.own import default_validation_size, load_own
 
