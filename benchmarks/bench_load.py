@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -129,9 +130,11 @@ def worker(setting: str, data_dir: str | None, examples: int, epochs: int) -> di
 
 
 # -- the competing processes ---------------------------------------------------------------------
-def _spin() -> None:  # pragma: no cover - runs in the competing processes
-    while True:
-        pass
+def _spin(parent: int) -> None:  # pragma: no cover - runs in the competing processes
+    """Keep a core busy until the benchmark's process is gone (also if it was killed)."""
+    while os.getppid() == parent:
+        for _ in range(1_000_000):
+            pass
 
 
 class Competitors:
@@ -143,7 +146,10 @@ class Competitors:
 
     def __enter__(self) -> Competitors:
         context = multiprocessing.get_context("spawn")
-        self.processes = [context.Process(target=_spin, daemon=True) for _ in range(self.count)]
+        self.processes = [
+            context.Process(target=_spin, args=(os.getpid(),), daemon=True)
+            for _ in range(self.count)
+        ]
         for process in self.processes:
             process.start()
         time.sleep(0.5 if self.count else 0)  # let them start spinning
@@ -280,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.worker, args.data_dir, args.examples, args.epochs)))
         return 0
 
+    # SIGTERM (a timeout) ends the run through __exit__, which stops the competing processes.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     settings = SETTINGS[:2] if args.no_torch else SETTINGS
     meta = machine()
     started = time.perf_counter()
