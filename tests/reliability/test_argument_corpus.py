@@ -90,6 +90,7 @@ CASES = [
     (["diagnose", "--notebook", "h", "--dataset", "fashion-mnist"], 2, "drop --dataset"),
     (["diagnose", "--notebook", "q"], 2, "--notebook: expected one letter from a to h"),
     (["diagnose", "--hidden", "8x0"], 2, "hidden sizes must be positive"),
+    (["diagnose", "--validation-size", "0"], 2, "--validation-size is 0"),
     (["diagnose", "--hidden", "100000x50"], 1, "needs"),
     (["diagnose", "--early-stopping", "2", "--validation-size", "0"], 2, "--validation-size"),
     # sweep

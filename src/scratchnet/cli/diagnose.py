@@ -145,6 +145,13 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         from .train import check_memory, config_from_args
 
         config = config_from_args(args)
+        if not config.validation_size:
+            from ..errors import ArgumentError
+
+            raise ArgumentError(
+                "diagnose probes the network on validation examples, and --validation-size is "
+                "0; give --validation-size N (1000 is plenty)"
+            )
         check_memory(config)
         diagnosis = diagnose_training(config)
     if args.json:
