@@ -557,8 +557,10 @@ def summary(folder: Path) -> str:
     words["wide_vs_reference"] = ("784-1024-1024-10: tuned layouts / --no-autotune", None)
     for key, values in rows.items():
         text, limit = words[key]
+        at_least = key == "wide_matmul_vs_best"
+        bound = "-" if limit is None else f"{'>=' if at_least else '<='} {limit:g}"
         if not values:
-            lines.append(f"| {text} | {limit or '-'} | not measured | - |")
+            lines.append(f"| {text} | {bound} | not measured | - |")
             continue
         low, high = min(v for v, _ in values), max(v for v, _ in values)
         if limit is None:
@@ -568,12 +570,8 @@ def summary(folder: Path) -> str:
         else:
             met = "yes" if high <= limit else "NO"
         span = f"{low:.2f}x" if len(values) == 1 else f"{low:.2f}-{high:.2f}x"
-        bound = (
-            "-"
-            if limit is None
-            else (">= " if key == "wide_matmul_vs_best" else "<= ") + f"{limit:g}"
-        )
-        lines.append(f"| {text} | {bound} | {span} ({len(values)} runs) | {met} |")
+        runs = f"{len(values)} run{'s' if len(values) > 1 else ''}"
+        lines.append(f"| {text} | {bound} | {span} ({runs}) | {met} |")
     lines.append("")
     lines.append("Machines: " + "; ".join(machines) + ".")
     return "\n".join(lines)
