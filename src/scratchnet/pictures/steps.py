@@ -62,7 +62,7 @@ def _design(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(rows), rows, cols, rows * rows, rows * cols, cols * cols], -1)
 
 
-def paper_surface(x: np.ndarray, *, iterations: int = 4, samples: int = 48) -> np.ndarray:
+def paper_surface(x: np.ndarray, *, iterations: int = 3, samples: int = 32) -> np.ndarray:
     """The paper's level under the ink, as a smooth surface: (h, w) ink-bright -> (h, w).
 
     Light falling unevenly on paper (a lamp on one side, a shadow's soft edge, a phone's
@@ -92,10 +92,9 @@ def paper_surface(x: np.ndarray, *, iterations: int = 4, samples: int = 48) -> n
         keep = np.abs(residual) <= 2.5 * spread  # neither ink nor marks of the other polarity
     full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
     full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
-    r, c = full_rows[:, None], full_cols[None, :]
-    surface = (
-        coef[0] + coef[1] * r + coef[2] * c + coef[3] * r * r + coef[4] * r * c + coef[5] * c * c
-    )
+    by_row = coef[0] + coef[1] * full_rows + coef[3] * full_rows**2
+    by_col = coef[2] * full_cols + coef[5] * full_cols**2
+    surface = by_row[:, None] + by_col[None, :] + coef[4] * np.outer(full_rows, full_cols)
     return np.clip(surface, 0.0, 1.0).astype(np.float32)
 
 
@@ -121,8 +120,10 @@ def otsu_threshold(x: np.ndarray, bins: int = 256) -> float:
     x: any shape, values in [0, 1] -> a level in [0, 1]; pixels above it are ink. It maximises
     the between-class variance w0 w1 (m0 - m1)^2 over the histogram's bin edges.
     """
-    counts, edges = np.histogram(x, bins=bins, range=(0.0, 1.0))
-    counts = counts.astype(np.float64)
+    # np.bincount of the bin indices: the histogram, many times faster than np.histogram.
+    index = np.minimum((np.asarray(x, dtype=np.float32).ravel() * bins).astype(np.intp), bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     weight0 = np.cumsum(counts)
     weight1 = weight0[-1] - weight0
@@ -131,7 +132,7 @@ def otsu_threshold(x: np.ndarray, bins: int = 256) -> float:
         mean0 = sum0 / weight0
         mean1 = (sum0[-1] - sum0) / weight1
         between = weight0 * weight1 * (mean0 - mean1) ** 2
-    between = np.nan_to_num(between[:-1], nan=-1.0)  # empty classes are no split at all
+    between = np.where(np.isfinite(between[:-1]), between[:-1], -1.0)  # an empty class: no split
     if between.max() <= 0:
         return 0.5
     return float(edges[1 + int(np.argmax(between))])
@@ -151,7 +152,7 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * area / max(edges, 1)
 
 
-def denoise(ink: np.ndarray, sizes: tuple[int, ...] = (3, 5), keep: float = 0.85) -> np.ndarray:
+def denoise(ink: np.ndarray, sizes: tuple[int, ...] = (3,), keep: float = 0.85) -> np.ndarray:
     """Median-filter the ink, with the largest window that keeps the strokes. (h, w) -> (h, w).
 
     A median filter wipes out specks (salt and pepper, sensor noise) but also any line thinner

@@ -7,9 +7,16 @@ network says it is. It does not make a network more accurate nor detect inputs u
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["expected_calibration_error", "fit_temperature", "softmax_with_temperature"]
+__all__ = [
+    "calibrate",
+    "expected_calibration_error",
+    "fit_temperature",
+    "softmax_with_temperature",
+]
 
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -73,3 +80,84 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
         if in_bin.any():
             total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
     return float(total)
+
+
+def calibrate(
+    model: Any,
+    x_fit: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray],
+    *,
+    dataset: str = "mnist",
+    x_scale: float | None = None,
+    seed: int = 0,
+    n_pictures: int = 600,
+) -> dict[str, Any]:
+    """What a trained model needs to say how sure it is and when not to answer: its metadata.
+
+    "calibration": the temperature fitted on the validation split, with the validation ECE
+    before and after. "typicality": the shape statistics of the training images
+    (scratchnet.pictures.typical) and the threshold on their distance above which a picture is
+    refused ("not a digit"): the 99th percentile over validation images drawn as user pictures
+    (enlarged, inverted, noisy) and prepared like any picture, so that about 1% of real digits
+    are refused; the share of generated non-digits (noise, textures, blank paper, letters, two
+    digits) it refuses is recorded beside it.
+    """
+    from ..pictures.pipeline import prepare
+    from ..pictures.predict import OBJECT_DATASETS
+    from ..pictures.synthetic import as_picture, non_digits
+    from ..pictures.typical import Typicality, shape_features
+
+    x_val, y_val = validation
+    logits_val = np.asarray(model.predict_logits(x_val), dtype=np.float64)
+    temperature = fit_temperature(logits_val, y_val)
+    calibration = {
+        "temperature": round(temperature, 6),
+        "fitted_on": f"validation split ({len(y_val)} images)",
+        "validation_ece_before": round(
+            expected_calibration_error(softmax_with_temperature(logits_val), y_val), 6
+        ),
+        "validation_ece_after": round(
+            expected_calibration_error(softmax_with_temperature(logits_val, temperature), y_val),
+            6,
+        ),
+    }
+    rng = np.random.default_rng([seed, 7])
+    sample = x_fit[rng.permutation(len(x_fit))[:10000]]
+    train_images = (sample * x_scale if x_scale is not None else sample).astype(model.dtype)
+    typical = Typicality.fit(
+        shape_features(
+            train_images.reshape(-1, 28, 28), model.predict_logits(train_images), temperature
+        )
+    )
+    kind = "object" if dataset in OBJECT_DATASETS else "digit"
+
+    def distances(pictures: list[np.ndarray]) -> np.ndarray:
+        prepared = [prepare(p, kind=kind) for p in pictures]
+        images = np.stack([p.image for p in prepared])
+        logits = model.predict_logits(images.reshape(len(images), -1).astype(model.dtype))
+        d = typical.distance(shape_features(images, logits, temperature))
+        d[[p.blank for p in prepared]] = np.inf
+        return d
+
+    n_pictures = min(n_pictures, len(x_val))
+    chosen = rng.permutation(len(x_val))[:n_pictures]
+    digits = distances(
+        [as_picture(x_val[i].reshape(28, 28).astype(np.float32), rng) for i in chosen]
+    )
+    finite = digits[np.isfinite(digits)]
+    threshold = float(np.quantile(finite, 0.99)) if finite.size else float("inf")
+    others = non_digits(rng, max(n_pictures // 2, 10))
+    other_d = distances([1.0 - p if rng.random() < 0.5 else p for _, p in others])
+    kinds = sorted({k for k, _ in others})
+    names = np.array([k for k, _ in others])
+    refused = {k: round(float(np.mean(other_d[names == k] > threshold)), 4) for k in kinds}
+    return {
+        "calibration": calibration,
+        "typicality": {
+            **typical.to_json(),
+            "threshold": round(threshold, 6),
+            "threshold_rule": "99th percentile over validation images drawn as pictures",
+            "validation_refused": round(float(np.mean(digits > threshold)), 4),
+            "non_digits_refused": refused,
+        },
+    }

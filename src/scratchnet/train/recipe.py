@@ -369,6 +369,15 @@ def train_classifier(
         "test_loss": test.get("loss"),
         "epochs_trained": history.epochs,
     }
+    if evaluate_test and validation is not None and x_fit.shape[1] == 784:
+        # Calibrated confidence and the "not a digit" threshold (scratchnet.train.calibration).
+        from .calibration import calibrate
+
+        model.metadata.update(
+            calibrate(
+                model, x_fit, validation, dataset=config.dataset, x_scale=x_scale, seed=config.seed
+            )
+        )
     return TrainResult(
         model,
         history,
