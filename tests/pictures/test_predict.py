@@ -171,7 +171,7 @@ def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_d
     features = x_val.reshape(len(x_val), -1).astype(np.float32) / 255
     meta = calibrate(
         model,
-        x_train.reshape(300, -1),
+        (x_train.reshape(300, -1), y_train),
         (features, y_val.astype(int)),
         x_scale=1 / 255,
         n_pictures=60,

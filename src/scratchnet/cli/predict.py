@@ -83,9 +83,7 @@ def _check_show_dir(path: Path | None) -> None:
         raise ArgumentError(f"--show-input {path}: is a file, not a folder; give a folder")
     parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ArgumentError(
-            f"--show-input {path}: {parent} is not writable; choose another folder"
-        )
+        raise ArgumentError(f"--show-input {path}: {parent} is not writable; choose another folder")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

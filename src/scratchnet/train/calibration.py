@@ -84,28 +84,29 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 def calibrate(
     model: Any,
-    x_fit: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
     *,
     dataset: str = "mnist",
     x_scale: float | None = None,
     seed: int = 0,
-    n_pictures: int = 600,
+    n_pictures: int = 1200,
 ) -> dict[str, Any]:
     """What a trained model needs to say how sure it is and when not to answer: its metadata.
 
+    train: (x_fit, y_fit), the training images (flat, scaled by x_scale) and labels.
     "calibration": the temperature fitted on the validation split, with the validation ECE
-    before and after. "typicality": the shape statistics of the training images
-    (scratchnet.pictures.typical) and the threshold on their distance above which a picture is
-    refused ("not a digit"): the 99th percentile over validation images drawn as user pictures
-    (enlarged, inverted, noisy) and prepared like any picture, so that about 1% of real digits
-    are refused; the share of generated non-digits (noise, textures, blank paper, letters, two
-    digits) it refuses is recorded beside it.
+    before and after. "typicality": the class means and shared covariance of the training
+    images' features (scratchnet.pictures.typical), an outlier score (a logistic regression
+    fitted to tell validation images drawn as user pictures from generated non-digits: noise,
+    textures, blank paper, letters, two digits) and its threshold: the 99th percentile over
+    validation pictures held out of that fit, so that about 1% of digits are refused. The
+    shares of held-out non-digits it refuses are recorded beside it.
     """
     from ..pictures.pipeline import prepare
     from ..pictures.predict import OBJECT_DATASETS
     from ..pictures.synthetic import as_picture, non_digits
-    from ..pictures.typical import Typicality, shape_features
+    from ..pictures.typical import OutlierScore, Typicality, shape_features
 
     x_val, y_val = validation
     logits_val = np.asarray(model.predict_logits(x_val), dtype=np.float64)
@@ -122,42 +123,53 @@ def calibrate(
         ),
     }
     rng = np.random.default_rng([seed, 7])
-    sample = x_fit[rng.permutation(len(x_fit))[:10000]]
-    train_images = (sample * x_scale if x_scale is not None else sample).astype(model.dtype)
+    x_fit, y_fit = train
+    sample = rng.permutation(len(x_fit))[:10000]
+    train_images = x_fit[sample] * x_scale if x_scale is not None else x_fit[sample]
+    train_images = np.asarray(train_images, dtype=model.dtype)
+    logits_train = model.predict_logits(train_images)
     typical = Typicality.fit(
-        shape_features(
-            train_images.reshape(-1, 28, 28), model.predict_logits(train_images), temperature
-        )
+        shape_features(train_images.reshape(-1, 28, 28), logits_train, temperature),
+        np.asarray(y_fit)[sample],
     )
     kind = "object" if dataset in OBJECT_DATASETS else "digit"
 
-    def distances(pictures: list[np.ndarray]) -> np.ndarray:
+    def inputs(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         prepared = [prepare(p, kind=kind) for p in pictures]
         images = np.stack([p.image for p in prepared])
         logits = model.predict_logits(images.reshape(len(images), -1).astype(model.dtype))
-        d = typical.distance(shape_features(images, logits, temperature))
-        d[[p.blank for p in prepared]] = np.inf
-        return d
+        blank = np.array([p.blank for p in prepared])
+        return OutlierScore.inputs(typical, images, logits, temperature), blank
 
     n_pictures = min(n_pictures, len(x_val))
     chosen = rng.permutation(len(x_val))[:n_pictures]
-    digits = distances(
+    digits, digits_blank = inputs(
         [as_picture(x_val[i].reshape(28, 28).astype(np.float32), rng) for i in chosen]
     )
-    finite = digits[np.isfinite(digits)]
-    threshold = float(np.quantile(finite, 0.99)) if finite.size else float("inf")
-    others = non_digits(rng, max(n_pictures // 2, 10))
-    other_d = distances([1.0 - p if rng.random() < 0.5 else p for _, p in others])
-    kinds = sorted({k for k, _ in others})
+    others = non_digits(rng, max(n_pictures, 10))
+    other_inputs, other_blank = inputs([1.0 - p if rng.random() < 0.5 else p for _, p in others])
     names = np.array([k for k, _ in others])
-    refused = {k: round(float(np.mean(other_d[names == k] > threshold)), 4) for k in kinds}
+    # Fit on one half, choose the threshold and measure on the other.
+    fit_d = (np.arange(len(digits)) % 2 == 0) & ~digits_blank
+    fit_o = (np.arange(len(other_inputs)) % 2 == 0) & ~other_blank
+    outlier = OutlierScore.fit(typical, digits[fit_d], other_inputs[fit_o])
+    held_d = (np.arange(len(digits)) % 2 == 1) & ~digits_blank
+    held_o = np.arange(len(other_inputs)) % 2 == 1
+    digit_scores = outlier.score_inputs(digits[held_d])
+    threshold = float(np.quantile(digit_scores, 0.99)) if digit_scores.size else float("inf")
+    other_scores = np.where(other_blank, np.inf, outlier.score_inputs(other_inputs))
+    refused = {
+        k: round(float(np.mean(other_scores[held_o & (names == k)] > threshold)), 4)
+        for k in sorted(set(names.tolist()))
+    }
     return {
         "calibration": calibration,
         "typicality": {
-            **typical.to_json(),
+            **outlier.to_json(),
             "threshold": round(threshold, 6),
-            "threshold_rule": "99th percentile over validation images drawn as pictures",
-            "validation_refused": round(float(np.mean(digits > threshold)), 4),
+            "threshold_rule": "99th percentile of the outlier score over validation images "
+            "drawn as pictures (held out of the score's fit)",
+            "validation_refused": round(float(np.mean(digit_scores > threshold)), 4),
             "non_digits_refused": refused,
         },
     }

@@ -375,7 +375,12 @@ def train_classifier(
 
         model.metadata.update(
             calibrate(
-                model, x_fit, validation, dataset=config.dataset, x_scale=x_scale, seed=config.seed
+                model,
+                (x_fit, y_fit),
+                validation,
+                dataset=config.dataset,
+                x_scale=x_scale,
+                seed=config.seed,
             )
         )
     return TrainResult(
