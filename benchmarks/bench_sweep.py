@@ -36,7 +36,7 @@ from scratchnet.experiments.executors import InlineExecutor, ProcessExecutor, cp
 from scratchnet.experiments.space import grid
 from scratchnet.experiments.sweep import plan_trials, run_sweep
 from scratchnet.fileio import atomic_write
-from scratchnet.train.recipe import TrainConfig
+from scratchnet.runs import TrainConfig
 
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
 # What the notebook printed for these rates (test accuracy %, its own training as written).

@@ -24,6 +24,7 @@ _PUBLIC = {
     "nn": ("nn", ""),
     "optim": ("optim", ""),
     "pictures": ("pictures", ""),
+    "runs": ("runs", ""),
     "train": ("train", ""),
     "load_dataset": ("data", "load_dataset"),
     "images_to_features": ("data.features", "images_to_features"),
@@ -34,6 +35,8 @@ _PUBLIC = {
     "IDXError": ("errors", "IDXError"),
     "ImageError": ("errors", "ImageError"),
     "ModelFileError": ("errors", "ModelFileError"),
+    "FileError": ("errors", "FileError"),
+    "RunFileError": ("errors", "RunFileError"),
     "ScratchnetError": ("errors", "ScratchnetError"),
     "Dense": ("nn", "Dense"),
     "Sequential": ("nn", "Sequential"),
@@ -44,10 +47,11 @@ _PUBLIC = {
     "SGD": ("optim", "SGD"),
     "CosineDecay": ("optim", "CosineDecay"),
     "History": ("train", "History"),
-    "TrainConfig": ("train", "TrainConfig"),
+    "TrainConfig": ("runs", "TrainConfig"),
+    "RunDir": ("runs", "RunDir"),
     "evaluate": ("train", "evaluate"),
     "fit": ("train", "fit"),
-    "train_classifier": ("train", "train_classifier"),
+    "train_classifier": ("runs", "train_classifier"),
     "predict_images": ("pictures", "predict_images"),
     "predict_picture": ("pictures", "predict_picture"),
 }
@@ -59,10 +63,13 @@ __all__ = [
     "DatasetNotFoundError",
     "Dense",
     "DownloadError",
+    "FileError",
     "History",
     "IDXError",
     "ImageError",
     "ModelFileError",
+    "RunDir",
+    "RunFileError",
     "ScratchnetError",
     "Sequential",
     "SoftmaxCrossEntropy",
@@ -81,6 +88,7 @@ __all__ = [
     "pictures",
     "predict_images",
     "predict_picture",
+    "runs",
     "save_model",
     "train",
     "train_classifier",
@@ -104,19 +112,22 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import data, datasets, errors, nn, optim, pictures, train
+    from . import data, datasets, errors, nn, optim, pictures, runs, train
     from .data import load_dataset
     from .data.features import images_to_features, validation_split
     from .errors import (
         DataError,
         DatasetNotFoundError,
         DownloadError,
+        FileError,
         IDXError,
         ImageError,
         ModelFileError,
+        RunFileError,
         ScratchnetError,
     )
     from .nn import Dense, Sequential, SoftmaxCrossEntropy, load_model, mlp, save_model
     from .optim import SGD, CosineDecay
     from .pictures import predict_images, predict_picture
-    from .train import History, TrainConfig, evaluate, fit, train_classifier
+    from .runs import RunDir, TrainConfig, train_classifier
+    from .train import History, evaluate, fit

@@ -67,3 +67,8 @@ class FileError(ScratchnetError, OSError):
 class ResourceError(ScratchnetError, MemoryError):
     """The machine lacks what a command needs (memory): the message says how much it needs,
     how much there is and what to change."""
+
+
+class RunFileError(DataError):
+    """A file of a run or sweep folder (config.json, history, diagnosis.json, sweep.jsonl,
+    summary.json) is unreadable or does not have the shape scratchnet writes."""

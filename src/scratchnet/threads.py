@@ -116,3 +116,146 @@ def choose_threads(sizes: Sequence[int], batch_size: int, *, cores: int | None =
     if flops < SINGLE_THREAD_MAX_FLOPS:
         return 1
     return available_cores
+
+
+# -- the cores free now -------------------------------------------------------------------------
+# A share of a core counts as free from this much: a BLAS thread on a core shared with a busy
+# process waits for its turn and the other threads wait for it; below it, idle noise is ignored.
+_ROUND_UP = 0.5
+
+
+def _proc_stat_ticks(cpus: set[int]) -> tuple[int, int] | None:
+    """(busy, total) clock ticks summed over `cpus`, from /proc/stat; None off Linux."""
+    busy = total = 0
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            for line in handle:
+                if not line.startswith("cpu") or line.startswith("cpu "):
+                    continue
+                name, *fields = line.split()
+                if int(name[3:]) not in cpus:
+                    continue
+                values = [
+                    int(v) for v in fields[:8]
+                ]  # user nice system idle iowait irq softirq steal
+                total += sum(values)
+                busy += sum(values) - values[3] - values[4]
+    except (OSError, ValueError):
+        return None
+    return (busy, total) if total else None
+
+
+def _clock_ticks() -> int:
+    try:
+        return os.sysconf("SC_CLK_TCK")
+    except (AttributeError, OSError, ValueError):
+        return 100
+
+
+def _own_cpu_seconds() -> float:
+    """CPU time of every thread of this process (BLAS threads included), user and system."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _cgroup_cpu_limit() -> float | None:
+    """The cores a cgroup v2 quota allows (cpu.max 'quota period'); None without a quota."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+class LoadMeter:
+    """How much of this process's CPUs other processes use, measured between two calls.
+
+    `others()` returns the CPUs' worth of work that processes other than this one did on this
+    process's CPUs (its affinity mask) since the previous call: /proc/stat's busy time on
+    those CPUs minus this process's own CPU time (so that its own BLAS threads, spinning or
+    working, never count against it). Off Linux it falls back to the one-minute load average.
+    """
+
+    def __init__(self) -> None:
+        self.cpus = self._affinity()
+        self._last = self._snapshot()
+
+    @staticmethod
+    def _affinity() -> set[int]:
+        try:
+            return set(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            return set(range(os.cpu_count() or 1))
+
+    def _snapshot(self):
+        return _proc_stat_ticks(self.cpus), _own_cpu_seconds()
+
+    def others(self, *, min_ticks_per_cpu: int = 5, wait: float = 0.1) -> float:
+        """Busy CPUs' worth of other processes since the last call (waiting up to `wait`
+        seconds when less than `min_ticks_per_cpu` clock ticks have passed, for a reading
+        worth having)."""
+        import time
+
+        (before, own_before), now = self._last, self._snapshot()
+        if before is None or now[0] is None:
+            self._last = now
+            try:
+                return max(os.getloadavg()[0] - 1.0, 0.0)  # less this process itself
+            except (AttributeError, OSError):
+                return 0.0
+        needed = min_ticks_per_cpu * len(self.cpus)
+        if now[0][1] - before[1] < needed and wait > 0:
+            time.sleep(wait)
+            now = self._snapshot()
+        self._last = now
+        (busy, total), own = now[0], now[1]
+        elapsed_ticks = total - before[1]
+        if elapsed_ticks <= 0:
+            return 0.0
+        share = len(self.cpus) / elapsed_ticks  # ticks -> CPUs busy on average
+        others_ticks = (busy - before[0]) - (own - own_before) * _clock_ticks()
+        return max(others_ticks * share, 0.0)
+
+    def free_cores(self) -> int:
+        """This process's CPUs (affinity mask, cgroup quota) less those others keep busy, at
+        least 1."""
+        usable = float(len(self.cpus))
+        limit = _cgroup_cpu_limit()
+        if limit is not None:
+            usable = min(usable, limit)
+        free = usable - self.others()
+        return max(int(free + (1 - _ROUND_UP)), 1)
+
+
+def free_cores(meter: LoadMeter | None = None) -> int:
+    """The cores free now: CPU affinity and cgroup quota less the load of other processes,
+    measured over 0.1 s (or since `meter`'s last reading). At least 1."""
+    return (meter or LoadMeter()).free_cores()
+
+
+class ThreadChooser:
+    """Picks the BLAS thread count for a network from the cores free now, again at each call.
+
+    sizes, batch_size: as for choose_threads; products under SINGLE_THREAD_MAX_FLOPS always
+    get 1 thread. cap: the most threads to use (default: the BLAS's own count when created,
+    so that OPENBLAS_NUM_THREADS or a sweep worker's limit is never raised).
+    """
+
+    def __init__(self, sizes: Sequence[int], batch_size: int, *, cap: int | None = None) -> None:
+        self.wide = choose_threads(sizes, batch_size, cores=2) > 1
+        self.cap = max(int(cap or current_threads() or cpu_count()), 1)
+        self.meter = LoadMeter()
+
+    def choose(self) -> int:
+        if not self.wide or self.cap == 1:
+            return 1
+        return min(self.cap, self.meter.free_cores())
+
+
+def set_threads(threads: int) -> None:
+    """Limit NumPy's BLAS to `threads` from now on (without threadpoolctl: nothing). The caller
+    restores the previous limits (a `with blas_threads(...)` around it does)."""
+    module = _threadpoolctl()
+    if module is not None:
+        module.threadpool_limits(limits=check_threads(threads), user_api="blas")

@@ -133,7 +133,7 @@ def count_test_evaluations(monkeypatch, n_test: int) -> list[int]:
 
     # scratchnet.train re-exports the function fit, which hides the module of the same name.
     fit_module = importlib.import_module("scratchnet.train.fit")
-    recipe_module = importlib.import_module("scratchnet.train.recipe")
+    recipe_module = importlib.import_module("scratchnet.runs.workflow")
 
     sizes: list[int] = []
     original = fit_module.evaluate
@@ -288,7 +288,13 @@ def test_a_diverging_trial_is_a_result_not_a_crash(tmp_path, digits):
 
 def test_sweep_log_ignores_partial_lines_and_rewrites_cleanly(tmp_path):
     log = SweepLog(tmp_path)
-    record = {"trial": "a", "setting": "s", "params": {"hidden": [4]}, "val_accuracy": 0.5}
+    record = {
+        "trial": "a",
+        "setting": "s",
+        "params": {"hidden": [4]},
+        "status": "ok",
+        "val_accuracy": 0.5,
+    }
     (tmp_path / "sweep.jsonl").write_text(json.dumps(record) + "\n" + '{"trial": "b", "val')
     assert [r["trial"] for r in log.read()] == ["a"]
     log.start(log.read(), ["hidden"])

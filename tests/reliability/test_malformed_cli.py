@@ -146,7 +146,7 @@ CASES = {
     ),
     "model: a directory": (
         bad_model(lambda t, p: p.mkdir()),
-        "no such model file",
+        "is a folder; give a model file",
     ),
     "model: missing": (lambda t: ["evaluate", str(t / "nothing.npz")], "no such model file"),
     "model: 100 inputs": (
@@ -238,11 +238,11 @@ CASES = {
     ),
     "out: a file": (
         lambda t: [*TRAIN, "--out", str(_write_to(t / "run", b"x"))],
-        "exists and is not a folder",
+        "is a file, not a folder",
     ),
     "output: a directory": (
         lambda t: [*TRAIN, "-o", str(_mkdir(t / "model.npz"))],
-        "is a directory",
+        "is a folder; give a file name",
     ),
     # arguments (exit status 2)
     "args: --hidden abc": (lambda t: ["train", "--hidden", "abc"], "--hidden: expected"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import scratchnet.train.recipe as recipe
+import scratchnet.runs.workflow as recipe
 from scratchnet.nn import SoftmaxCrossEntropy, mlp
 from scratchnet.optim import SGD, CosineDecay
 from scratchnet.train import (

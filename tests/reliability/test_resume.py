@@ -359,7 +359,7 @@ def test_a_resumed_run_keeps_its_blas_thread_count(tiny_data, tmp_path, monkeypa
     even where scratchnet would now choose another."""
     import contextlib
 
-    import scratchnet.train.recipe as recipe
+    import scratchnet.runs.workflow as recipe
 
     used = []
 

@@ -147,7 +147,7 @@ def test_train_classifier_is_reproducible():
 def test_8bit_training_images_train_bitwise_like_their_float_features(monkeypatch):
     # train_classifier keeps uint8 training images as bytes and lets fit scale each batch
     # (x_scale); given the same images already as floats / 255 it takes the float path.
-    import scratchnet.train.recipe as recipe
+    import scratchnet.runs.workflow as recipe
 
     seen = []
 

@@ -82,6 +82,12 @@ COMMANDS: dict[str, Command] = {
         "cmd_report",
         "build report.html for a run or sweep folder",
     ),
+    "serve": Command(
+        "serve",
+        "add_serve_arguments",
+        "cmd_serve",
+        "the studio: draw digits, browse runs, watch training live (a local web page)",
+    ),
 }
 
 
@@ -94,8 +100,8 @@ def _chosen(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with `only`, every other command's sub-parser is left empty (its name
-    and help still listed), so that only `only`'s module is imported."""
+    """The whole parser; with `only` given, every other command's sub-parser is left empty (its
+    name and help still listed), so that only `only`'s module is imported ("": none)."""
     parser = Parser(
         prog=PROG,
         description="Neural networks from scratch in NumPy: train, evaluate and use them on "
@@ -159,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the tool; returns the exit status (0 ok, 1 data/file/model problem, 2 bad
     arguments, 70 a bug in scratchnet, 128+N after signal N)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(only=_chosen(argv)).parse_args(argv)
+    # Only the chosen command's arguments ("" when none is named: --help, --version, a typo).
+    args = build_parser(only=_chosen(argv) or "").parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:

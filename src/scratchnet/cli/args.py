@@ -214,9 +214,9 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     settings apply first and only the options a user typed override them.
     """
     from ..optim import OPTIMIZERS, SCHEDULES
+    from ..runs.config import AUGMENTATIONS, TrainConfig
     from ..train.nonfinite import NONFINITE_POLICIES
     from ..train.presets import PRESETS
-    from ..train.recipe import AUGMENTATIONS, TrainConfig
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 

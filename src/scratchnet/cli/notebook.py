@@ -93,6 +93,7 @@ def cmd_notebook(args: argparse.Namespace) -> int:
             )
             print(f"{experiment.name}  {experiment.title}  [notebook: {reported}]")
         return 0
+    _preflight(Path(args.out), args.ablation)
     data = load_dataset("mnist", args.data_dir, progress=None if not args.quiet else False)
     if args.ablation:
         return _ablation(args, data)
@@ -136,6 +137,16 @@ def cmd_notebook(args: argparse.Namespace) -> int:
         f"{out / 'notebook.md'} and {out / 'notebook.csv'}"
     )
     return 0
+
+
+def _preflight(out: Path, ablation: bool) -> None:
+    """The tables' folder and files must be writable before hours of experiments start."""
+    from ..fileio import check_output_file, check_output_folder
+
+    check_output_folder(out, option="--out")
+    names = ("ablation.md",) if ablation else ("notebook.md", "notebook.csv")
+    for name in names:
+        check_output_file(out / name, option="--out")
 
 
 ABLATION_COLUMNS = ("variant", "test accuracy", "final cost", "learning rate", "seconds")

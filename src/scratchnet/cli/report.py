@@ -28,29 +28,28 @@ def add_report_arguments(report: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..fileio import check_output_file
     from ..report import build_run_report, build_sweep_report
+    from ..runs import SweepDir, open_folder
 
-    folder: Path = args.dir
-    if not folder.is_dir():
-        raise ScratchnetError(f"{folder}: no such folder")
-    if (folder / "sweep.jsonl").is_file():
-        path = build_sweep_report(folder)
-    elif (folder / "model.npz").is_file():
+    folder = open_folder(args.dir)
+    check_output_file(folder.report_path, option="report")
+    if isinstance(folder, SweepDir):
+        path = build_sweep_report(folder.path)
+    else:
+        if not folder.has_model():
+            raise ScratchnetError(
+                f"{folder.path}: the run has no {folder.model_path.name} yet (is it still "
+                "training?); report it when it has finished"
+            )
         test = None
         if args.data_dir is not None:
-            import json
-
             from ..data import load_dataset
 
-            config_path = folder / "config.json"
-            config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+            config = folder.read_config() or {}
             _, test = load_dataset(
                 config.get("dataset") or "mnist", args.data_dir, download=False, progress=False
             )
-        path = build_run_report(folder, test=test)
-    else:
-        raise ScratchnetError(
-            f"{folder}: neither a run folder (model.npz) nor a sweep folder (sweep.jsonl)"
-        )
+        path = build_run_report(folder.path, test=test)
     print(f"report written to {path}")
     return 0

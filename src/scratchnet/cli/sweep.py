@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArgumentError
-from ..train.recipe import TrainConfig
+from ..runs.config import TrainConfig
 from .args import data_options, training_options
 
 ALIASES = {"lr": "learning-rate"}
@@ -294,11 +294,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         # A bad search space is a bad argument: argparse's exit status and one line.
         raise ArgumentError(str(exc)) from None
+    from ..data import load_dataset
+    from ..runs import SweepDir
+
+    SweepDir(args.out).preflight()  # every output checked before anything is read or made
     executor = make_executor(
         args.executor,
         workers=args.workers or min(cpu_count(), len(trials)),
         scheduler=args.scheduler,
     )
+    # The data are read (and checked) here, once, before the sweep's folder exists, and sent
+    # to the workers: a sweep without data leaves nothing behind.
+    data = load_dataset(base.dataset, base.data_dir, progress=False)
     params = list(labels)
 
     def label(params_: dict[str, Any]) -> str:
@@ -340,6 +347,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             trials,
             args.out,
             executor=executor,
+            data=data,
             on_result=counting,
             keep_models=args.keep_models,
             describe={

@@ -11,24 +11,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
-import os
 import shlex
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ArgumentError, CheckpointError, ScratchnetError
-from ..fileio import atomic_write, remove_stale_parts
+from ..fileio import check_output_file, remove_stale_parts
+from ..runs import RunDir, TrainConfig, history_paths, write_history_files
+from ..runs.live import LiveRecord
 from ..train.callbacks import Callback, TrainingState
 from ..train.checkpoint import StopRequest, TrainingInterrupted, load_checkpoint
-from ..train.recipe import TrainConfig
 from .args import output_path
-
-CHECKPOINT_NAME = "checkpoint.npz"
 
 TRAINING_FIELDS = tuple(
     f.name for f in dataclasses.fields(TrainConfig) if f.name not in ("preset", "data_dir")
@@ -159,33 +155,6 @@ class _Signals:
         return signal.Signals(self.received or signal.SIGINT).name
 
 
-@contextlib.contextmanager
-def _locked(run_dir: Path | None) -> Iterator[None]:
-    """Hold an exclusive lock on the run folder, so that two runs never write one checkpoint.
-
-    flock on the folder itself: nothing is created, and a killed process drops its lock."""
-    if run_dir is None:
-        yield
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks, no protection
-        yield
-        return
-    descriptor = os.open(run_dir, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ScratchnetError(
-                f"{run_dir} is in use by another scratchnet train; wait for it to finish"
-            ) from None
-        yield
-    finally:
-        os.close(descriptor)
-
-
 def _options_given_with_resume(args: argparse.Namespace) -> list[str]:
     # Training options are absent from the namespace unless typed (argparse.SUPPRESS);
     # --dataset is always there, None unless typed.
@@ -202,18 +171,21 @@ def _resume_command(run_dir: Path) -> str:
     return f"scratchnet train --resume {shlex.quote(str(run_dir))}"
 
 
-def _read_checkpoint(run_dir: Path):
-    path = run_dir / CHECKPOINT_NAME
-    if not path.is_file():
+def _read_checkpoint(run: RunDir):
+    if not run.checkpoint_path.is_file():
+        if run.checkpoint_path.exists():
+            raise CheckpointError(f"{run.checkpoint_path}: not a regular file; give a run folder")
         raise CheckpointError(
-            f"{path}: no checkpoint to resume from (a run started with --out {run_dir} "
-            "writes one after each epoch)"
+            f"{run.checkpoint_path}: no checkpoint to resume from (a run started with --out "
+            f"{run.path} writes one after each epoch)"
         )
-    saved = load_checkpoint(path)
+    saved = load_checkpoint(run.checkpoint_path)
     try:
         config = TrainConfig(**saved.config)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: the checkpoint's settings are invalid ({exc})") from exc
+        raise CheckpointError(
+            f"{run.checkpoint_path}: the checkpoint's settings are invalid ({exc})"
+        ) from exc
     return saved, config
 
 
@@ -234,11 +206,38 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
+def _check_memory(config: TrainConfig) -> None:
+    """Refuse a run that cannot fit in memory before loading anything (ResourceError)."""
+    from ..data.catalog import get_spec
+    from ..train.memory import check_training_memory
+
+    spec = get_spec(config.dataset)
+    check_training_memory(config, n_train=spec.n_train, n_test=spec.n_test)
+
+
+def _thread_setting(forced: int | None) -> int | str:
+    """--threads N (capped at the cores this process may use, with a note), else "auto": the
+    cores free now, re-checked at each epoch."""
+    from ..threads import cpu_count
+
+    if forced is None:
+        return "auto"
+    cores = cpu_count()
+    if forced > cores:
+        print(
+            f"scratchnet: note: --threads {forced} is more than the {cores} core(s) this process "
+            f"may use; using {cores}",
+            file=sys.stderr,
+        )
+        return cores
+    return forced
+
+
 def _threads(count: int) -> str:
     return "1 BLAS thread" if count == 1 else f"{count} BLAS threads"
 
 
-def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | None:
+def _write_report(run: RunDir, config: TrainConfig, probe, test) -> Path | None:
     """diagnosis.json from the run's probe, then report.html; a report that cannot be drawn
     is a warning, not a failed run (the model and history are already saved)."""
     from ..report import build_run_report
@@ -251,22 +250,36 @@ def _write_report(run_dir: Path, config: TrainConfig, probe, test) -> Path | Non
         findings = analyse(probe.records, n_classes=n_classes, config=config.to_dict())
         subject = subject_of(config, n_classes) + " (probed during scratchnet train)"
         diagnosis = Diagnosis(subject, probe.records, findings, n_classes)
-        with atomic_write(run_dir / "diagnosis.json", "w") as handle:
-            handle.write(diagnosis.to_json() + "\n")
-        remove_stale_parts(run_dir / "diagnosis.json")
+        run.write_diagnosis(diagnosis.to_json())
     else:
         # No probe (no validation split): a diagnosis left by an earlier run here is not this one's.
-        (run_dir / "diagnosis.json").unlink(missing_ok=True)
+        run.remove_diagnosis()
     try:
-        return build_run_report(run_dir, test=test)
+        return build_run_report(run.path, test=test)
     except (ScratchnetError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(
             f"scratchnet: warning: report.html not written ({first}); rebuild it with "
-            f"scratchnet report {run_dir}",
+            f"scratchnet report {run.path}",
             file=sys.stderr,
         )
         return None
+
+
+def _preflight(run: RunDir | None, output: Path, option: str) -> None:
+    """Every output checked before any data is read: nothing is created if one cannot be."""
+    if run is not None:
+        run.preflight(option=option)
+        return
+    check_output_file(output, option="--output")
+    for path in history_paths(output):
+        check_output_file(path, option="--output")
+
+
+def _load_data(args: argparse.Namespace, config: TrainConfig):
+    from ..data import load_dataset
+
+    return load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -323,6 +336,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "product is under 1 MFLOP (tiny networks or batches), where a second thread does not "
         "pay]",
     )
+    parser.add_argument(
+        "--no-autotune",
+        action="store_true",
+        help="keep the reference matrix layouts instead of timing the equivalent ones at the "
+        "first step and keeping the fastest (a resumed run keeps its checkpoint's layouts)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
 
@@ -330,6 +349,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     saved = None
     resume = getattr(args, "resume", None)
     every = getattr(args, "checkpoint_every", None)
+    run: RunDir | None = None
     if resume is not None:
         extra = _options_given_with_resume(args)
         if extra:
@@ -337,8 +357,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"--resume continues a run with the settings in its checkpoint; drop "
                 f"{', '.join(extra)}"
             )
-        run_dir = resume
-        saved, config = _read_checkpoint(run_dir)
+        run = RunDir(resume)
+        saved, config = _read_checkpoint(run)
         if args.data_dir:
             config = dataclasses.replace(config, data_dir=str(args.data_dir))
         if every is None:
@@ -348,31 +368,35 @@ def cmd_train(args: argparse.Namespace) -> int:
         if every is not None and args.out is None:
             raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
-        run_dir = args.out
-    if run_dir is not None:
-        if run_dir.exists() and not run_dir.is_dir():
-            raise ScratchnetError(f"--out {run_dir} exists and is not a folder")
-        output = run_dir / "model.npz"
-        checkpoint = run_dir / CHECKPOINT_NAME
-        if saved is None and checkpoint.is_file():
+        run = RunDir(args.out) if args.out is not None else None
+    _check_memory(config)
+    if run is not None:
+        _preflight(run, run.model_path, "--resume" if saved is not None else "--out")
+        output, checkpoint = run.model_path, run.checkpoint_path
+        if saved is None and checkpoint.exists():
             previous = load_checkpoint(checkpoint)
             if not previous.finished:
                 raise ScratchnetError(
-                    f"{run_dir} holds an unfinished run ({previous.describe()}); continue it "
-                    f"with {_resume_command(run_dir)}, or delete {checkpoint} to start afresh"
+                    f"{run.path} holds an unfinished run ({previous.describe()}); continue it "
+                    f"with {_resume_command(run.path)}, or delete {checkpoint} to start afresh"
                 )
     else:
         output = args.output or Path(f"scratchnet-{config.dataset}.npz")
         checkpoint = None
-    if output.exists() and output.is_dir():
-        raise ScratchnetError(f"--output {output} is a directory; give a file name ending in .npz")
+        _preflight(None, output, "--output")
     stop = StopRequest()
-    with _locked(run_dir), _Signals(stop) as signals:
+    with _Signals(stop) as signals, contextlib.ExitStack() as held:
         try:
-            return _run(args, config, run_dir, output, checkpoint, every or 1, saved, signals)
+            locked = run is not None and run.path.is_dir()
+            if locked:
+                held.enter_context(run.lock())  # in use by another run: say so before loading
+            data = _load_data(args, config)  # nothing is created before the data are valid
+            if run is not None and not locked:
+                held.enter_context(run.lock())
+            return _run(args, config, run, output, data, every or 1, saved, signals)
         except TrainingInterrupted as exc:
             print(
-                f"scratchnet: {exc}; resume with: {_resume_command(run_dir)}",
+                f"scratchnet: {exc}; resume with: {_resume_command(run.path)}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -381,23 +405,26 @@ def cmd_train(args: argparse.Namespace) -> int:
             if checkpoint is not None and checkpoint.is_file():
                 kept = load_checkpoint(checkpoint).describe()
                 text = (
-                    f"the last checkpoint ({kept}) is kept; resume with: {_resume_command(run_dir)}"
+                    f"the last checkpoint ({kept}) is kept; resume with: "
+                    f"{_resume_command(run.path)}"
                 )
             else:
                 text = "nothing was saved"
             print(f"scratchnet: interrupted ({signals.name}); {text}", file=sys.stderr)
             return signals.status
+        finally:
+            if run is not None:
+                run.clear_progress()
 
 
-def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> int:
-    from ..data import load_dataset
+def _run(args, config, run, output, data, every, saved, signals) -> int:
     from ..diagnose import TrainingProbe
-    from ..nn import save_model
+    from ..nn import autotune, save_model
+    from ..runs import workflow
     from ..train.callbacks import ProgressBar
-    from ..train.recipe import train_classifier
 
     started = time.perf_counter()
-    data = load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
+    checkpoint = run.checkpoint_path if run is not None else None
     signals.armed = checkpoint is not None  # from here on a signal saves rather than aborts
     callbacks: list[Callback] = []
     if not args.quiet:
@@ -405,7 +432,7 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
             callbacks.append(ProgressBar(sys.stderr))
         callbacks.append(EpochPrinter(sys.stdout, config.on_nonfinite))
         if saved is not None:
-            print(f"resuming {run_dir} ({saved.describe()})", flush=True)
+            print(f"resuming {run.path} ({saved.describe()})", flush=True)
         print(describe(config), flush=True)
     probe = None
     if config.validation_size:
@@ -414,17 +441,24 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
         steps = -(-(len(data[0][0]) - config.validation_size) // config.batch_size)
         probe = TrainingProbe(size=min(128, config.validation_size), every=max(1, steps // 4))
         callbacks.append(probe)
+    if run is not None:
+        callbacks.append(LiveRecord(run, config.to_dict()))
+    # --no-autotune: every layer keeps the reference matrix layout (scratchnet.nn.autotune).
+    tuning = contextlib.nullcontext()
+    if getattr(args, "no_autotune", False):
+        tuning = autotune.disabled()
     try:
-        result = train_classifier(
-            config,
-            callbacks=callbacks,
-            data=data,
-            checkpoint=checkpoint,
-            checkpoint_every=every,
-            resume=saved,
-            stop=signals.stop if checkpoint is not None else None,
-            threads=getattr(args, "threads", None),
-        )
+        with tuning:
+            result = workflow.train_classifier(
+                config,
+                callbacks=callbacks,
+                data=data,
+                checkpoint=checkpoint,
+                checkpoint_every=every,
+                resume=saved,
+                stop=signals.stop if checkpoint is not None else None,
+                threads=_thread_setting(getattr(args, "threads", None)),
+            )
     except FloatingPointError as exc:
         message = str(exc).replace("\n", " ")
         lines = [f"scratchnet: error: {message}"]
@@ -438,22 +472,16 @@ def _run(args, config, run_dir, output, checkpoint, every, saved, signals) -> in
             )
         print("\n".join(lines), file=sys.stderr, flush=True)
         return 1
-    save_model(result.model, output)
-    remove_stale_parts(output)
-    if run_dir is not None:
-        csv_path = result.history.save_csv(run_dir / "history.csv")
-        json_path = result.history.save_json(run_dir / "history.json")
-        with atomic_write(run_dir / "config.json", "w") as handle:
-            json.dump(config.to_dict(), handle, indent=1)
-            handle.write("\n")
-        for name in ("history.csv", "history.json", "config.json"):
-            remove_stale_parts(run_dir / name)
-        report = _write_report(run_dir, config, probe, data[1])
+    report = None
+    if run is not None:
+        run.save_model(result.model)
+        csv_path, json_path = run.write_history(result.history)
+        run.write_config(config.to_dict())
+        report = _write_report(run, config, probe, data[1])
     else:
-        stem = output.with_suffix("")
-        csv_path = result.history.save_csv(f"{stem}.history.csv")
-        json_path = result.history.save_json(f"{stem}.history.json")
-        report = None
+        save_model(result.model, output)
+        remove_stale_parts(output)
+        csv_path, json_path = write_history_files(result.history.rows, *history_paths(output))
     elapsed = time.perf_counter() - started
     val = result.history.last("val_accuracy")
     print(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..train.recipe import TrainConfig, train_classifier
+from ..runs import TrainConfig, train_classifier
 from .findings import Finding, analyse
 from .probes import TrainingProbe
 

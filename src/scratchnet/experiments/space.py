@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..train.recipe import TrainConfig
+from ..runs.config import TrainConfig
 
 FIELD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 

@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScratchnetError
 from ..fileio import atomic_write
 from ..report.tables import format_value, summarise_settings
-from ..train.recipe import TrainConfig
+from ..runs.config import TrainConfig
+from ..runs.rundir import SweepDir
 from .executors import InlineExecutor, make_executor
 from .space import coerce
 
@@ -133,7 +133,7 @@ def run_trial(task: Mapping[str, Any], data=None) -> dict[str, Any]:
     (status "diverged"), not an error.
     """
     from ..nn import save_model
-    from ..train.recipe import train_classifier
+    from ..runs.workflow import train_classifier
 
     config = TrainConfig(**task["config"])
     if data is None:
@@ -189,26 +189,21 @@ class SweepLog:
     """
 
     def __init__(self, out_dir: str | os.PathLike) -> None:
-        self.out_dir = Path(out_dir)
-        self.jsonl = self.out_dir / "sweep.jsonl"
-        self.csv = self.out_dir / "sweep.csv"
+        self.folder = SweepDir(out_dir)
+        self.out_dir = self.folder.path
+        self.jsonl = self.folder.log_path
+        self.csv = self.folder.csv_path
         self.params: list[str] = []
         self._handles: list[int] = []
 
+    @property
+    def started(self) -> bool:
+        return bool(self._handles)
+
     def read(self) -> list[dict[str, Any]]:
-        """The complete records, in the order they were written (later duplicates dropped)."""
-        if not self.jsonl.is_file():
-            return []
-        records, seen = [], set()
-        for line in self.jsonl.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill: that trial simply runs again
-            if isinstance(record, dict) and "trial" in record and record["trial"] not in seen:
-                seen.add(record["trial"])
-                records.append(record)
-        return records
+        """The complete records, in the order they were written (later duplicates dropped;
+        a last line cut short by a kill is skipped: that trial simply runs again)."""
+        return self.folder.read_trials(missing_ok=True)
 
     def start(self, records: Sequence[Mapping[str, Any]], params: Sequence[str]) -> None:
         """Rewrite both files from `records` and open them for appending."""
@@ -283,7 +278,7 @@ class SweepResult:
         return TrainConfig(**self.winner["config"]) if self.winner else None
 
 
-def _task(trial: Trial, model_dir: Path | None) -> dict[str, Any]:
+def _task(trial: Trial, folder: SweepDir | None) -> dict[str, Any]:
     config = trial.config.to_dict()
     return {
         "trial": trial.id,
@@ -292,7 +287,7 @@ def _task(trial: Trial, model_dir: Path | None) -> dict[str, Any]:
         "repeat": trial.repeat,
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in trial.params.items()},
         "config": config,
-        "model_path": str(model_dir / f"{trial.id}.npz") if model_dir else None,
+        "model_path": str(folder.trial_model_path(trial.id)) if folder else None,
     }
 
 
@@ -321,33 +316,42 @@ def run_sweep(
     best seed's model is the one scored on the test set, and OUT/best is its run folder.
     """
     started = time.perf_counter()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ScratchnetError(f"{out_dir} exists and is not a folder")
+    folder = SweepDir(out_dir)
+    out_dir = folder.path
+    folder.preflight()
     if not trials:
         raise ValueError("a sweep needs at least one trial; received none")
     executor = executor or make_executor("local")
     local = not getattr(executor, "name", "") == "dask"
-    model_dir = out_dir / "trials" if local else None
+    model_dir = folder.trials_path if local else None
     log = SweepLog(out_dir)
     previous = {record["trial"]: record for record in log.read()}
     planned = {trial.id for trial in trials}
     params = list(dict.fromkeys(name for trial in trials for name in trial.params))
-    log.start(list(previous.values()), params)
-    done = {tid: record for tid, record in previous.items() if tid in planned}
+    done = {
+        tid: record for tid, record in previous.items() if tid in planned and "config" in record
+    }
     reused = len(done)
-    pending = [_task(trial, model_dir) for trial in trials if trial.id not in done]
-    if model_dir is not None and pending:
-        model_dir.mkdir(parents=True, exist_ok=True)
+    pending = [_task(trial, folder if local else None) for trial in trials if trial.id not in done]
+
+    def start_log() -> None:
+        # A new sweep's folder appears with its first result: a sweep that cannot start (no
+        # data, no scheduler) leaves nothing behind. A resumed one is rewritten cleanly now.
+        if not log.started:
+            log.start(list(previous.values()), params)
 
     def finished(record: dict[str, Any]) -> None:
+        start_log()
         log.append(record)
         done[record["trial"]] = record
         if on_result is not None:
             on_result(record, len(done), len(trials))
 
+    if out_dir.is_dir():
+        start_log()
     try:
         executor.run(run_trial, pending, finished, data)
+        start_log()
     finally:
         log.close()
     records = [done[trial.id] for trial in trials]
@@ -360,7 +364,7 @@ def run_sweep(
         if model_dir is not None and not keep_models:
             for record in records:
                 if record["trial"] != winner["trial"]:
-                    (model_dir / f"{record['trial']}.npz").unlink(missing_ok=True)
+                    folder.trial_model_path(record["trial"]).unlink(missing_ok=True)
     result = SweepResult(
         out_dir,
         records,
@@ -381,7 +385,7 @@ def run_sweep(
         if winner is not None:
             test_data = data[1] if data is not None else None
             build_run_report(
-                out_dir / "best", test=test_data, title=f"sweep winner: {out_dir.name}"
+                folder.best.path, test=test_data, title=f"sweep winner: {out_dir.name}"
             )
         build_sweep_report(out_dir)
     return result
@@ -395,12 +399,11 @@ def _finish_winner(winner: Mapping[str, Any], out_dir: Path, model_dir: Path | N
 
     from ..data.features import images_to_features
     from ..nn import SoftmaxCrossEntropy, load_model, save_model
+    from ..runs.workflow import train_classifier
     from ..train.fit import evaluate
-    from ..train.history import History
-    from ..train.recipe import train_classifier
 
     config = TrainConfig(**winner["config"])
-    path = model_dir / f"{winner['trial']}.npz" if model_dir is not None else None
+    path = SweepDir(out_dir).trial_model_path(winner["trial"]) if model_dir is not None else None
     if data is None:
         data = _load(config)
     if path is not None and path.is_file():
@@ -414,19 +417,13 @@ def _finish_winner(winner: Mapping[str, Any], out_dir: Path, model_dir: Path | N
     test = evaluate(
         model, loss, images_to_features(x_test, model.dtype), np.asarray(y_test, dtype=np.int64)
     )
-    best_dir = out_dir / "best"
-    best_dir.mkdir(parents=True, exist_ok=True)
+    best = SweepDir(out_dir).best
+    best.create()
     model.metadata = dict(getattr(model, "metadata", {}) or {})
     model.metadata.update(test_accuracy=test["accuracy"], test_loss=test["loss"])
-    save_model(model, best_dir / "model.npz")
-    history = History()
-    for row in winner.get("history", []):
-        history.append(row)
-    history.save_csv(best_dir / "history.csv")
-    history.save_json(best_dir / "history.json")
-    with atomic_write(best_dir / "config.json", "w") as handle:
-        json.dump(config.to_dict(), handle, indent=1)
-        handle.write("\n")
+    best.save_model(model)
+    best.write_history(winner.get("history", []))
+    best.write_config(config.to_dict())
     return test
 
 
@@ -454,12 +451,10 @@ def _write_summary(result: SweepResult, params: list[str], executor, describe) -
             "val_accuracy": winner["val_accuracy"],
             "test": result.test,
             "command": result.command,
-            "run_dir": "best",
+            "run_dir": SweepDir(result.out_dir).best.name,
         },
     }
-    with atomic_write(result.out_dir / "summary.json", "w") as handle:
-        json.dump(summary, handle, indent=1, allow_nan=False)
-        handle.write("\n")
+    SweepDir(result.out_dir).write_summary(summary)
 
 
 __all__ = [

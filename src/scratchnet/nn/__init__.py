@@ -1,7 +1,7 @@
 """scratchnet.nn: layers with hand-written forward and backward passes, losses, initialisers,
 the Sequential network, saving/loading and gradient checking. Imports NumPy only."""
 
-from . import gradcheck, init
+from . import autotune, gradcheck, init
 from .activations import (
     Activation,
     Identity,
@@ -47,6 +47,7 @@ __all__ = [
     "Softmax",
     "SoftmaxCrossEntropy",
     "Tanh",
+    "autotune",
     "get_activation",
     "get_initializer",
     "get_loss",

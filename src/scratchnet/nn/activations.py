@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .layer import Layer
-from .workspace import Workspace
+from .workspace import Workspace, order_of
 
 
 class Activation(Layer):
@@ -82,9 +82,12 @@ class ReLU(Activation):
             return grad_out * (y > 0)
         # grad_out * (y > 0), written into reused arrays: on a (128, 1024) layer this is the
         # difference between two fresh allocations per step and none.
+        # The buffers take y's layout (batch- or feature-major, nn/autotune.py): element-wise
+        # work between arrays of one layout streams through memory; mixed layouts do not.
         rows, cols = y.shape
-        mask = np.greater(y, 0, out=self._work.get("mask", rows, cols, np.dtype(np.bool_)))
-        out = self._work.get("grad_in", rows, cols, grad_out.dtype)
+        order = order_of(y)
+        mask = np.greater(y, 0, out=self._work.get("mask", rows, cols, np.dtype(np.bool_), order))
+        out = self._work.get("grad_in", rows, cols, grad_out.dtype, order)
         return np.multiply(grad_out, mask, out=out)
 
 

@@ -3,6 +3,9 @@
 `weight` is (n_in, n_out) and `bias` (n_out,). An optional activation is applied in place on
 the layer's own pre-activation buffer. In training that buffer, and the input gradient, are
 reused from step to step (nn/workspace.py), so a training step allocates no (batch, n) arrays.
+At its first training step the layer picks the fastest equivalent layout of its matrices
+(weight stored as is or transposed, batch- or feature-major output) by timing them
+(nn/autotune.py); `weight` is (n_in, n_out) whichever way it is stored.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from . import autotune
 from .activations import Activation, Identity, get_activation
 from .init import Initializer, Zeros, get_initializer
 from .layer import Layer, check_dtype
-from .workspace import Workspace
+from .workspace import Workspace, order_of
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -81,6 +85,9 @@ class Dense(Layer):
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self._x: np.ndarray | None = None
         self._work = Workspace()
+        # How the matrices are laid out (nn/autotune.py): chosen at the first training step,
+        # unless set before (set_layout, as a checkpoint's restore does).
+        self.layout: autotune.Layout | None = None
 
     @property
     def weight(self) -> np.ndarray:
@@ -89,6 +96,19 @@ class Dense(Layer):
     @property
     def bias(self) -> np.ndarray:
         return self.params["bias"]
+
+    def set_layout(self, layout: autotune.Layout) -> None:
+        """Store the weight (and its gradient) in `layout.weight` order; outputs follow the rest.
+
+        The weight's values are unchanged (a copy into the other order is exact), but
+        params["weight"] and grads["weight"] become new arrays when the order changes.
+        """
+        order = layout.weight
+        weight = self.params["weight"]
+        if order_of(weight) != order:
+            self.params["weight"] = np.array(weight, order=order)
+            self.grads["weight"] = np.zeros_like(self.params["weight"])
+        self.layout = layout
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = f(x @ weight + bias); x: (batch, n_in) -> (batch, n_out).
@@ -104,10 +124,15 @@ class Dense(Layer):
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         if training:
+            if self.layout is None:
+                self.set_layout(
+                    autotune.choose(self.n_in, self.n_out, x.shape[0], self.dtype, order_of(x))
+                )
             # The same block every step: no page faults, and it stays warm in cache. The next
             # layer caches this output as its input; it is only overwritten by the next step's
-            # forward, after this step's backward has used it.
-            z = self._work.get("z", x.shape[0], self.n_out, self.dtype)
+            # forward, after this step's backward has used it. np.matmul hands BLAS whichever
+            # orders the arrays have (transposed views are read as they are, never copied).
+            z = self._work.get("z", x.shape[0], self.n_out, self.dtype, self.layout.output)
             np.matmul(x, self.params["weight"], out=z)
         else:
             z = np.matmul(x, self.params["weight"])
@@ -144,7 +169,8 @@ class Dense(Layer):
             return None
         weight = self.params["weight"]
         dtype = np.result_type(grad_z.dtype, weight.dtype)
-        grad_in = self._work.get("grad_in", grad_z.shape[0], self.n_in, dtype)
+        order = self.layout.grad_in if self.layout is not None else "C"
+        grad_in = self._work.get("grad_in", grad_z.shape[0], self.n_in, dtype, order)
         return np.matmul(grad_z, weight.T, out=grad_in)
 
     def output_size(self, n_in: int) -> int:

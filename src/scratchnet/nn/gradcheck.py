@@ -32,15 +32,16 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     if x.dtype != np.float64:
         raise ValueError(f"gradient checks need float64 arrays; received {x.dtype}")
     grad = np.zeros_like(x)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat_x.size):
-        original = flat_x[i]
-        flat_x[i] = original + eps
+    # Indexed in place, whatever x's memory order (a weight stored transposed, nn/autotune.py,
+    # is F-ordered: x.reshape(-1) would perturb a copy).
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + eps
         plus = f()
-        flat_x[i] = original - eps
+        x[i] = original - eps
         minus = f()
-        flat_x[i] = original
-        flat_grad[i] = (plus - minus) / (2 * eps)
+        x[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
     return grad
 
 

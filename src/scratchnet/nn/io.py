@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFileError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, read_npz
 from . import activations
 from .batchnorm import BatchNorm
 from .dense import Dense
@@ -29,10 +28,8 @@ from .model import Sequential
 FORMAT_NAME = "scratchnet-model"
 FORMAT_VERSION = 1
 _HEADER_KEY = "__scratchnet__"
-_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive
-_MAX_MEMBERS = 10_000  # far more arrays than any network has; bounds the work on a forged file
-_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand data more than this (RFC 1951's best case)
-_ARRAY_KINDS = "biufcU"  # booleans, integers, floats, complex and text: never objects
+_FIX = "save or download it again"
+_FLOAT_DTYPES = ("float32", "float64")
 
 #: Every layer a model file may name. A new layer type registers itself here.
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -93,7 +90,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
     wrong-version or pickle-bearing file, or one whose arrays do not fit its architecture.
     """
     path = Path(path)
-    arrays = read_npz(path)
+    arrays = read_npz(path, error=ModelFileError, what="model file", fix=_FIX)
     header = _read_header(path, arrays)
     try:
         return _build(path, header, arrays)
@@ -102,110 +99,6 @@ def load_model(path: str | os.PathLike) -> Sequential:
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         detail = str(exc).replace("\n", "\\n")  # the file chose these names: keep one line
         raise ModelFileError(f"{path}: invalid architecture in the model file: {detail}") from exc
-
-
-def read_npz(
-    path: str | os.PathLike,
-    *,
-    error: type[Exception] = ModelFileError,
-    what: str = "model file",
-    fix: str = "save or download it again",
-) -> dict[str, np.ndarray]:
-    """Every array of an .npz archive, read without pickle and without trusting its sizes.
-
-    Each member's .npy header must describe exactly the bytes the member holds (so a forged
-    shape cannot make this allocate more than the file could hold), object arrays are refused
-    unread (they would be unpickled), and any damage raises `error` with one line naming the
-    file. Used for model files and checkpoints.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise error(f"{path}: no such {what}")
-    try:
-        # Open the file ourselves: zipfile on a path leaks its handle when the zip is broken.
-        with open(path, "rb") as handle:
-            if handle.read(4) != _ZIP_MAGIC:
-                raise error(
-                    f"{path}: not a scratchnet {what} (not a .npz archive); give a file "
-                    "written by scratchnet"
-                )
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(0)
-            with zipfile.ZipFile(handle) as archive:
-                infos = archive.infolist()
-                if len(infos) > _MAX_MEMBERS:
-                    raise error(f"{path}: {len(infos)} arrays is more than any {what} holds")
-                arrays: dict[str, np.ndarray] = {}
-                for info in infos:
-                    key = info.filename.removesuffix(".npy")
-                    if key in arrays:
-                        raise error(f"{path}: the array {key!r} appears twice")
-                    arrays[key] = _read_member(archive, info, size, path, error, what)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        OSError,
-        KeyError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-        struct.error,
-        OverflowError,
-        MemoryError,
-    ) as exc:
-        if isinstance(exc, error):
-            raise
-        detail = str(exc).replace("\n", "\\n")
-        raise error(
-            f"{path}: corrupt or truncated {what} ({type(exc).__name__}: {detail}); {fix}"
-        ) from exc
-    return arrays
-
-
-def _read_member(archive, info, size: int, path: Path, error, what: str) -> np.ndarray:
-    """One member as an array, after checking its header against the bytes it holds."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        limit = size
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        limit = info.compress_size * _DEFLATE_MAX_RATIO
-    else:
-        raise error(f"{path}: {info.filename!r} uses an unsupported compression method")
-    if info.file_size > limit:
-        raise error(
-            f"{path}: {info.filename!r} claims {info.file_size} bytes, more than the file can "
-            "hold; it is corrupt"
-        )
-    with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            raise error(f"{path}: {info.filename!r} uses .npy version {version}, not 1.0 or 2.0")
-        if dtype.hasobject:
-            raise error(
-                f"{path}: the file holds pickled Python objects, which scratchnet never loads "
-                f"(they can run code); write the {what} with scratchnet"
-            )
-        if dtype.kind not in _ARRAY_KINDS or dtype.itemsize == 0 or dtype.fields is not None:
-            raise error(f"{path}: {info.filename!r} holds unsupported dtype {dtype}")
-        count = math.prod(shape)
-        nbytes = count * dtype.itemsize
-        held = info.file_size - member.tell()
-        if nbytes != held:
-            raise error(
-                f"{path}: {info.filename!r} claims shape {shape} of {dtype} ({nbytes} bytes) "
-                f"but holds {held} bytes; the file is corrupt or truncated"
-            )
-        buffer = bytearray(nbytes)
-        if member.readinto(buffer) != nbytes or member.read(1):
-            raise EOFError(f"{info.filename!r} ends early")  # the read also checks the CRC
-    array = np.frombuffer(buffer, dtype=dtype, count=count)
-    if fortran:
-        return array.reshape(shape[::-1]).transpose()
-    return array.reshape(shape)
 
 
 def _read_header(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -242,7 +135,12 @@ def _construct(cls: type[Layer], config: dict[str, Any], rng, dtype) -> Layer:
 
 
 def _build(path: Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Sequential:
-    dtype = np.dtype(header.get("dtype", "float32"))
+    dtype_name = header.get("dtype", "float32")
+    if dtype_name not in _FLOAT_DTYPES:
+        raise ModelFileError(
+            f"{path}: the model's dtype {dtype_name!r} is not one of {', '.join(_FLOAT_DTYPES)}"
+        )
+    dtype = np.dtype(dtype_name)
     specs = header.get("layers")
     if not isinstance(specs, list) or not specs:
         raise ModelFileError(f"{path}: the model file lists no layers")
@@ -283,7 +181,53 @@ def _build(path: Path, header: dict[str, Any], arrays: dict[str, np.ndarray]) ->
                 raise ModelFileError(f"{path}: array {key!r} holds NaN or infinite values")
             current[...] = value
         layers.append(layer)
+    used = {_HEADER_KEY} | {
+        f"layers.{index}.{name}"
+        for index, layer in enumerate(layers)
+        for name in (*layer.params, *layer.buffers)
+    }
+    unknown = sorted(set(arrays) - used)
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:3])) + (" ..." if len(unknown) > 3 else "")
+        raise ModelFileError(
+            f"{path}: the file holds arrays its architecture does not use ({shown}); it was "
+            f"altered or is not a scratchnet model; {_FIX}"
+        )
     model = Sequential(layers)
-    metadata = header.get("metadata") or {}
-    model.metadata = metadata if isinstance(metadata, dict) else {}
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: the model's metadata is not a JSON object; {_FIX}")
+    _check_metadata(path, metadata)
+    model.metadata = metadata
     return model
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# The metadata keys scratchnet writes and reads back, with what each must be; others are free.
+_METADATA_CHECKS = {
+    "dataset": (lambda v: isinstance(v, str), "a string"),
+    "class_names": (
+        lambda v: isinstance(v, list) and all(isinstance(n, str | int) for n in v),
+        "a list of names",
+    ),
+    "input": (lambda v: isinstance(v, dict), "an object"),
+    "config": (lambda v: isinstance(v, dict), "an object"),
+    "test_accuracy": (lambda v: v is None or (_is_number(v) and 0 <= v <= 1), "from 0 to 1"),
+    "test_loss": (lambda v: v is None or (_is_number(v) and v >= 0), "a number >= 0"),
+    "epochs_trained": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an integer >= 0",
+    ),
+}
+
+
+def _check_metadata(path: Path, metadata: dict[str, Any]) -> None:
+    for key, (test, wants) in _METADATA_CHECKS.items():
+        if key in metadata and not test(metadata[key]):
+            shown = repr(metadata[key])[:60]
+            raise ModelFileError(
+                f"{path}: the model's metadata {key!r} must be {wants}; received {shown}; {_FIX}"
+            )

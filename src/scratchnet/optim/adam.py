@@ -63,38 +63,42 @@ class Adam(Optimizer):
     def _update(
         self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
     ) -> None:
-        beta1, beta2, decay = self.beta1, self.beta2, self.weight_decay
+        beta1, beta2, decay, rate = self.beta1, self.beta2, self.weight_decay, self.learning_rate
         t = self.iterations + 1
-        m = self._slot(key, "first_moment", param)
-        v = self._slot(key, "second_moment", param)
-        work = self._work(key, param)
-        if decay and self._decoupled_weight_decay:
-            param *= 1.0 - self.learning_rate * decay  # param -= lr * wd * param, before the step
-        # work = (1 - beta1) * g, built in place (no temporaries), g = grad_scale * grad [+ L2]
-        if decay and not self._decoupled_weight_decay:
-            np.multiply(param, decay / grad_scale, out=work)
-            work += grad
-            work *= (1.0 - beta1) * grad_scale
-        else:
-            np.multiply(grad, (1.0 - beta1) * grad_scale, out=work)
-        m *= beta1
-        m += work
-        # (1 - beta2) * g**2 = (1 - beta2) / (1 - beta1)**2 * work**2
-        np.square(work, out=work)
-        work *= (1.0 - beta2) / (1.0 - beta1) ** 2
-        v *= beta2
-        v += work
+        decoupled = decay and self._decoupled_weight_decay
+        coupled = decay and not self._decoupled_weight_decay
         # Every few hundred steps, zero what is decaying towards subnormal floats (subnormal.py).
-        if t % self._flush_every == 0:
-            flush_tiny(m, work)
-            flush_tiny(v, work)
-        # update = (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps), c_i = 1 - beta_i**t
-        np.sqrt(v, out=work)
-        work *= 1.0 / math.sqrt(1.0 - beta2**t)
-        work += self.eps
-        np.divide(m, work, out=work)
-        work *= self.learning_rate / (1.0 - beta1**t)
-        param -= work
+        flush = t % self._flush_every == 0
+        moments = (self._slot(key, "first_moment", param), self._slot(key, "second_moment", param))
+        # Block by block (Optimizer._blocks): one pass over parameter, gradient and moments.
+        for p, g, m, v, work in self._blocks((param, grad, *moments), key, 1):
+            if decoupled:
+                p *= 1.0 - rate * decay  # param -= lr * wd * param, before the step
+            # work = (1 - beta1) * g, built in place (no temporaries), g = grad_scale * grad
+            # [+ L2]
+            if coupled:
+                np.multiply(p, decay / grad_scale, out=work)
+                work += g
+                work *= (1.0 - beta1) * grad_scale
+            else:
+                np.multiply(g, (1.0 - beta1) * grad_scale, out=work)
+            m *= beta1
+            m += work
+            # (1 - beta2) * g**2 = (1 - beta2) / (1 - beta1)**2 * work**2
+            np.square(work, out=work)
+            work *= (1.0 - beta2) / (1.0 - beta1) ** 2
+            v *= beta2
+            v += work
+            if flush:
+                flush_tiny(m, work)
+                flush_tiny(v, work)
+            # update = (lr / c1) * m / (sqrt(v) / sqrt(c2) + eps), c_i = 1 - beta_i**t
+            np.sqrt(v, out=work)
+            work *= 1.0 / math.sqrt(1.0 - beta2**t)
+            work += self.eps
+            np.divide(m, work, out=work)
+            work *= rate / (1.0 - beta1**t)
+            p -= work
 
     def get_config(self) -> dict[str, Any]:
         return {

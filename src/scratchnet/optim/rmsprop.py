@@ -62,40 +62,45 @@ class RMSprop(Optimizer):
     def _update(
         self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
     ) -> None:
-        rho = self.rho
-        mean_square = self._slot(key, "mean_square", param)
-        work = self._work(key, param)
-        if self.weight_decay:
-            # g = grad_scale * grad + weight_decay * param, materialised once in a second buffer
-            effective = self._work(key, param, 1)
-            np.multiply(grad, grad_scale, out=effective)
-            np.multiply(param, self.weight_decay, out=work)
-            effective += work
-            grad, grad_scale = effective, 1.0
-        # From here g = grad_scale * grad.
-        np.square(grad, out=work)
-        work *= (1.0 - rho) * grad_scale**2
-        mean_square *= rho
-        mean_square += work
+        rho, momentum, rate = self.rho, self.momentum, self.learning_rate
         # Every few hundred steps, zero what is decaying towards subnormal floats (subnormal.py).
         flush = (self.iterations + 1) % self._flush_every == 0
-        if flush:
-            flush_tiny(mean_square, work)
-        np.sqrt(mean_square, out=work)
-        work += self.eps
-        np.divide(grad, work, out=work)  # g / (rms + eps), up to grad_scale
-        if self.momentum == 0:
-            work *= self.learning_rate * grad_scale
-            param -= work
-            return
-        velocity = self._slot(key, "velocity", param)
-        work *= grad_scale
-        velocity *= self.momentum
-        velocity += work
-        if flush:
-            flush_tiny(velocity, work)
-        np.multiply(velocity, self.learning_rate, out=work)
-        param -= work
+        arrays = (param, grad, self._slot(key, "mean_square", param))
+        if momentum:
+            arrays += (self._slot(key, "velocity", param),)
+        # Block by block (Optimizer._blocks): one pass over parameter, gradient and state.
+        for block in self._blocks(arrays, key, 2):
+            p, g, mean_square = block[:3]
+            work, effective = block[-2:]
+            scale = grad_scale
+            if self.weight_decay:
+                # g = grad_scale * grad + weight_decay * param, materialised once
+                np.multiply(g, scale, out=effective)
+                np.multiply(p, self.weight_decay, out=work)
+                effective += work
+                g, scale = effective, 1.0
+            # From here g = scale * grad.
+            np.square(g, out=work)
+            work *= (1.0 - rho) * scale**2
+            mean_square *= rho
+            mean_square += work
+            if flush:
+                flush_tiny(mean_square, work)
+            np.sqrt(mean_square, out=work)
+            work += self.eps
+            np.divide(g, work, out=work)  # g / (rms + eps), up to scale
+            if momentum == 0:
+                work *= rate * scale
+                p -= work
+                continue
+            velocity = block[3]
+            work *= scale
+            velocity *= momentum
+            velocity += work
+            if flush:
+                flush_tiny(velocity, work)
+            np.multiply(velocity, rate, out=work)
+            p -= work
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -55,29 +55,33 @@ class SGD(Optimizer):
         self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
     ) -> None:
         # The same arithmetic as `param -= lr * (grad + wd * param)` and friends, term for term
-        # (so bitwise the same result), but written into reused scratch arrays: no temporaries
-        # the size of a weight matrix (4 MB for 1024 x 1024) are allocated per step.
-        if grad_scale != 1.0:
-            grad = grad * grad_scale
-        if self.weight_decay:
-            decayed = np.multiply(param, self.weight_decay, out=self._work(key, param, 1))
-            decayed += grad
-            grad = decayed
-        update = self._work(key, param)
-        if self.momentum == 0:
-            np.multiply(grad, self.learning_rate, out=update)
-            param -= update
-            return
-        velocity = self._slot(key, "velocity", param)
-        velocity *= self.momentum
-        velocity += grad
-        if self.nesterov:
-            np.multiply(velocity, self.momentum, out=update)
-            update += grad
-            update *= self.learning_rate
-        else:
-            np.multiply(velocity, self.learning_rate, out=update)
-        param -= update
+        # (so bitwise the same result), block by block (Optimizer._blocks): one pass over the
+        # parameter, gradient and velocity however many terms there are, and no temporaries.
+        momentum, decay, rate = self.momentum, self.weight_decay, self.learning_rate
+        arrays = (param, grad) + ((self._slot(key, "velocity", param),) if momentum else ())
+        for block in self._blocks(arrays, key, 3):
+            p, g = block[0], block[1]
+            scaled, decayed, update = block[-3:]
+            if grad_scale != 1.0:
+                g = np.multiply(g, grad_scale, out=scaled)
+            if decay:
+                np.multiply(p, decay, out=decayed)
+                decayed += g
+                g = decayed
+            if momentum == 0:
+                np.multiply(g, rate, out=update)
+                p -= update
+                continue
+            velocity = block[2]
+            velocity *= momentum
+            velocity += g
+            if self.nesterov:
+                np.multiply(velocity, momentum, out=update)
+                update += g
+                update *= rate
+            else:
+                np.multiply(velocity, rate, out=update)
+            p -= update
 
     def get_config(self) -> dict[str, Any]:
         return {

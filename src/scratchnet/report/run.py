@@ -7,8 +7,6 @@ draw the confusion matrix and the misclassified images of the model the run alre
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,44 +15,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScratchnetError
+from ..runs.rundir import REPORT, RunDir
 from .html import Page
 from .plots import PLOT_EXTRA, have_matplotlib
 from .tables import format_value
 
-REPORT_NAME = "report.html"
+REPORT_NAME = REPORT
 
 
 def read_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """The per-epoch rows of a run folder: history.json, else history.csv; [] if neither."""
-    run_dir = Path(run_dir)
-    json_path, csv_path = run_dir / "history.json", run_dir / "history.csv"
-    if json_path.is_file():
-        data = json.loads(json_path.read_text(encoding="utf-8"))
-        return list(data.get("epochs", data) if isinstance(data, dict) else data)
-    if csv_path.is_file():
-        with open(csv_path, encoding="utf-8", newline="") as handle:
-            return [
-                {k: _number(v) for k, v in row.items() if v not in ("", None)}
-                for row in csv.DictReader(handle)
-            ]
-    return []
-
-
-def _number(text: str) -> Any:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ScratchnetError(f"{path}: cannot read it as JSON ({exc})") from None
+    return RunDir(run_dir).read_history()
 
 
 def build_run_report(
@@ -70,19 +41,18 @@ def build_run_report(
     data set is read from disk (never downloaded). Parts that cannot be drawn (no matplotlib,
     no data) are replaced by a note saying why; a missing model.npz is an error.
     """
-    from ..nn import load_model
-
-    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
+    run_dir = run.path
     if not run_dir.is_dir():
         raise ScratchnetError(f"{run_dir}: no such run folder")
-    model_path = run_dir / "model.npz"
-    model = load_model(model_path)
+    model = run.load_model()
     metadata = getattr(model, "metadata", {}) or {}
-    config_path = run_dir / "config.json"
-    config = _read_json(config_path) if config_path.is_file() else dict(metadata.get("config", {}))
-    history = read_history(run_dir)
-    diagnosis_path = run_dir / "diagnosis.json"
-    diagnosis = _read_json(diagnosis_path) if diagnosis_path.is_file() else None
+    config = run.read_config()
+    if config is None:
+        config = metadata.get("config")
+        config = dict(config) if isinstance(config, dict) else {}
+    history = run.read_history()
+    diagnosis = run.read_diagnosis()
     dataset = config.get("dataset") or metadata.get("dataset") or "mnist"
     names = [str(n) for n in metadata.get("class_names", range(model.n_out))]
     plots = have_matplotlib()
@@ -163,8 +133,8 @@ def build_run_report(
     page.heading("Diagnosis")
     if diagnosis is None:
         page.note(
-            "no diagnosis.json in this folder (scratchnet diagnose --json > "
-            f"{run_dir / 'diagnosis.json'} adds one)"
+            f"no {run.diagnosis_path.name} in this folder (scratchnet diagnose --json > "
+            f"{run.diagnosis_path} adds one)"
         )
     else:
         _diagnosis_section(page, diagnosis, plots)
@@ -175,7 +145,7 @@ def build_run_report(
         [[key, format_value(value)] for key, value in config.items()],
         text_columns=2,
     )
-    return page.save(run_dir / REPORT_NAME)
+    return page.save(run.report_path)
 
 
 def _load_test(dataset: str, data_dir: str | None):

@@ -5,34 +5,21 @@ it shows the trials recorded so far. It trains nothing and reads no data set.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScratchnetError
+from ..runs.rundir import REPORT, SweepDir
 from .html import Page
 from .plots import PLOT_EXTRA, have_matplotlib
 from .tables import format_value, settings_table, summarise_settings
 
-REPORT_NAME = "report.html"
+REPORT_NAME = REPORT
 
 
 def read_trials(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The complete records of OUT/sweep.jsonl (a line cut short is skipped)."""
-    path = Path(out_dir) / "sweep.jsonl"
-    if not path.is_file():
-        raise ScratchnetError(f"{out_dir}: no sweep.jsonl (is it a sweep folder?)")
-    records, seen = [], set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "trial" in record and record["trial"] not in seen:
-            seen.add(record["trial"])
-            records.append(record)
-    return records
+    """The complete records of OUT/sweep.jsonl (a last line cut short is skipped)."""
+    return SweepDir(out_dir).read_trials()
 
 
 def _label(params: dict[str, Any], labels: dict[str, str]) -> str:
@@ -50,12 +37,11 @@ def build_sweep_report(out_dir: str | os.PathLike) -> Path:
     """Write OUT/report.html: the winner and its command, the settings table, the metric
     against each swept parameter (a heatmap per pair when two or three vary), validation
     curves per setting, the winner's learning curves and every trial; return its path."""
-    out_dir = Path(out_dir)
-    records = read_trials(out_dir)
-    summary_path = out_dir / "summary.json"
-    summary: dict[str, Any] = {}
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    sweep = SweepDir(out_dir)
+    out_dir = sweep.path
+    records = sweep.read_trials()
+    summary: dict[str, Any] = sweep.read_summary() or {}
+    if summary:
         wanted = set(summary.get("trials", []))
         records = [r for r in records if r["trial"] in wanted] or records
     metric = summary.get("metric", "val_accuracy")
@@ -182,4 +168,4 @@ def build_sweep_report(out_dir: str | os.PathLike) -> Path:
             [[k, format_value(v)] for k, v in base.items()],
             text_columns=2,
         )
-    return page.save(out_dir / REPORT_NAME)
+    return page.save(sweep.report_path)

@@ -20,7 +20,17 @@ from .fit import ResumePoint, evaluate, fit
 from .history import History
 from .metrics import accuracy, confusion_matrix, per_class_scores
 from .nonfinite import NONFINITE_POLICIES, NonFinitePolicy
-from .recipe import TrainConfig, TrainResult, train_classifier
+
+
+def __getattr__(name: str):
+    # TrainConfig, TrainResult and train_classifier moved to scratchnet.runs (which comes after
+    # the engine); resolved lazily so that the engine imports nothing from it.
+    if name in ("TrainConfig", "TrainResult", "train_classifier"):
+        from . import recipe
+
+        return getattr(recipe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "NONFINITE_POLICIES",
@@ -35,8 +45,6 @@ __all__ = [
     "ResumePoint",
     "SavedCheckpoint",
     "StopRequest",
-    "TrainConfig",
-    "TrainResult",
     "TrainingInterrupted",
     "TrainingState",
     "accuracy",
@@ -46,5 +54,4 @@ __all__ = [
     "load_checkpoint",
     "per_class_scores",
     "save_checkpoint",
-    "train_classifier",
 ]

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..fileio import atomic_write, remove_stale_parts
+from ..nn import autotune
 from ..nn.io import read_npz
 from .callbacks import Callback, TrainingState
 from .fit import ResumePoint
@@ -160,6 +161,9 @@ def save_checkpoint(
         "extra": dict(extra or {}),
         "position": position,
         "history": state.history.rows,
+        # The matrix layouts the layers chose (nn/autotune.py): a resumed run keeps them, so
+        # that its products sum in the same order and the weights stay bitwise.
+        "layouts": autotune.layouts(model),
         "optimizer": {"type": type(optimizer).__name__, **optimizer_state},
         "generators": {
             name: rng.bit_generator.state for name, rng in _generators(model, generators).items()
@@ -189,6 +193,7 @@ class SavedCheckpoint:
     generators: dict[str, Any]
     callbacks: dict[str, dict[str, Any]]
     arrays: dict[str, np.ndarray] = dataclasses.field(repr=False)
+    layouts: list | None = None  # each layer's matrix layout (nn/autotune.py); None: not saved
 
     @property
     def epoch(self) -> int:
@@ -245,6 +250,8 @@ class SavedCheckpoint:
         CheckpointError before fit() starts.
         """
         saved = {k[len("model.") :]: v for k, v in self.arrays.items() if k.startswith("model.")}
+        if self.layouts is not None and len(self.layouts) == len(model.layers):
+            autotune.apply(model, self.layouts)
         current = _model_arrays(model)
         if set(saved) != set(current):
             missing = sorted(set(current) - set(saved))
@@ -374,7 +381,20 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
         generators=header["generators"],
         callbacks=header["callbacks"],
         arrays=arrays,
+        layouts=_layouts(path, header.get("layouts")),
     )
+
+
+def _layouts(path: Path, codes: Any) -> list | None:
+    """The header's layouts entry, checked: None (an older checkpoint) or codes like 'CCC'."""
+    if codes is None:
+        return None
+    try:
+        return [None if code is None else autotune.Layout.parse(code).code for code in codes]
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: the checkpoint's 'layouts' entry is invalid ({exc})"
+        ) from exc
 
 
 class Checkpoint(Callback):

@@ -1,0 +1,243 @@
+"""Matrix layouts chosen by measurement, like cuDNN's benchmark mode.
+
+A Dense layer's three products (forward x @ W, weight gradient x^T @ grad_z, input gradient
+grad_z @ W^T) can each be handed to BLAS in several equivalent forms: the weight stored
+(n_in, n_out) or transposed, the output written batch-major or feature-major, and so which
+operand BLAS reads as transposed. The maths is the same; the speed is not, and which form wins
+depends on the CPU and the BLAS kernel (on one AVX-512 Xeon, x @ W ran at 125 GFLOP/s and the
+same product written feature-major at 240). So at its first training step each layer times the
+candidate layouts at its own shapes, a few milliseconds, and keeps the fastest; the result is
+cached per process, keyed by the shapes, dtype, input layout and BLAS thread count.
+
+Results are those of the reference layout up to float rounding (BLAS may sum in another order)
+and deterministic for a given layout, which a checkpoint records so that a resumed run stays
+bitwise. `set_enabled(False)` (the command line's --no-autotune) or SCRATCHNET_AUTOTUNE=0 keeps
+the reference layout everywhere. Products under MIN_FLOPS keep it too: their timings are noise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .workspace import order_of
+
+# Below this many floating-point operations per product the layouts differ by microseconds,
+# less than the timing noise, and tuning would only make tiny networks' bits machine-dependent.
+MIN_FLOPS = 4e6
+# Time spent measuring one shape: at least MIN_ROUNDS rounds of every candidate product, more
+# while under BUDGET_SECONDS, at most MAX_ROUNDS. The minimum over rounds is robust to load.
+MIN_ROUNDS, MAX_ROUNDS, BUDGET_SECONDS = 3, 12, 0.02
+# A layout must beat the reference by this factor to replace it (no switching on noise).
+MARGIN = 0.97
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How one Dense layer lays out its matrices: each 'C' (row-major) or 'F' (column-major).
+
+    weight:  the (n_in, n_out) weight, 'F' meaning it is stored transposed, (n_out, n_in)
+             row-major (users still see an (n_in, n_out) array);
+    output:  the layer's output z, 'C' batch-major (batch, n_out) or 'F' feature-major;
+    grad_in: the input gradient handed to the layer below, likewise.
+    """
+
+    weight: str = "C"
+    output: str = "C"
+    grad_in: str = "C"
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            if getattr(self, field.name) not in ("C", "F"):
+                raise ValueError(
+                    f"Layout.{field.name} must be 'C' or 'F'; received "
+                    f"{getattr(self, field.name)!r}"
+                )
+
+    @property
+    def code(self) -> str:
+        """Three letters, weight, output, grad_in: 'CCC' is the reference layout."""
+        return self.weight + self.output + self.grad_in
+
+    @classmethod
+    def parse(cls, code: str) -> Layout:
+        """The inverse of `code`; ValueError for anything but three letters from C and F."""
+        if not isinstance(code, str) or len(code) != 3:
+            raise ValueError(f"a layout is three letters from C and F, like 'CCC'; got {code!r}")
+        return cls(*code)
+
+
+REFERENCE = Layout()
+
+
+def _env_enabled() -> bool:
+    return os.environ.get("SCRATCHNET_AUTOTUNE", "1").strip().lower() not in ("0", "false", "no")
+
+
+_state = {"enabled": _env_enabled()}
+_cache: dict[tuple, dict[str, Any]] = {}
+
+
+def enabled() -> bool:
+    """Whether layers time their layouts at their first training step (default: yes)."""
+    return _state["enabled"]
+
+
+def set_enabled(flag: bool) -> None:
+    """Turn layout tuning on or off for this process (off: every new layer keeps REFERENCE)."""
+    _state["enabled"] = bool(flag)
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """A block in which new layers keep the reference layout."""
+    before = _state["enabled"]
+    _state["enabled"] = False
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
+
+
+def clear_cache() -> None:
+    """Forget every measurement (the next layer to train measures again)."""
+    _cache.clear()
+
+
+def measurements() -> list[dict[str, Any]]:
+    """Every shape measured in this process: its key, the seconds per step of each candidate
+    layout (the three products summed) and the layout chosen; for benchmark reports."""
+    return [dict(entry) for entry in _cache.values()]
+
+
+def _threads() -> int | None:
+    try:
+        from ..threads import current_threads
+    except ImportError:  # pragma: no cover - scratchnet.threads ships with the package
+        return None
+    return current_threads()
+
+
+def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -> Layout:
+    """The fastest layout for a Dense(n_in, n_out) training on (batch, n_in) inputs of `x_order`.
+
+    REFERENCE when tuning is off or the products are too small to tell apart; otherwise measured
+    once per process for these shapes, dtype, input layout and BLAS thread count.
+    """
+    dtype = np.dtype(dtype)
+    if not enabled() or 2.0 * batch * n_in * n_out < MIN_FLOPS:
+        return REFERENCE
+    key = (n_in, n_out, batch, dtype.str, x_order, _threads())
+    entry = _cache.get(key)
+    if entry is None:
+        seconds = measure(n_in, n_out, batch, dtype, x_order)
+        entry = _cache[key] = {
+            "n_in": n_in,
+            "n_out": n_out,
+            "batch": batch,
+            "dtype": dtype.name,
+            "x_order": x_order,
+            "threads": key[-1],
+            "seconds": seconds,
+            "chosen": pick(seconds, x_order),
+        }
+    return Layout.parse(entry["chosen"])
+
+
+def pick(seconds: dict[str, float], x_order: str = "C") -> str:
+    """The fastest layout's code, unless the reference one is within MARGIN of it."""
+    best = min(seconds, key=seconds.__getitem__)
+    reference = "CC" + x_order
+    if reference in seconds and seconds[best] >= MARGIN * seconds[reference]:
+        return reference
+    return best
+
+
+def measure(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -> dict[str, float]:
+    """Seconds per training step of each candidate layout's three products at these shapes.
+
+    The candidates are every weight and output order; the input gradient goes back in the
+    input's own order (so the layer below reads its gradient in the layout it wrote its
+    output), and grad_z is taken in the output's order (the activation's buffers follow it).
+    Each product is timed alone, interleaved round by round; the minimum over rounds counts.
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+
+    def array(rows: int, cols: int, order: str) -> np.ndarray:
+        values = rng.standard_normal((rows, cols), dtype=np.float64).astype(dtype)
+        return np.asarray(values, order=order)
+
+    x = array(batch, n_in, x_order)
+    weights = {order: array(n_in, n_out, order) for order in "CF"}
+    outputs = {order: array(batch, n_out, order) for order in "CF"}
+    grad_zs = {order: array(batch, n_out, order) for order in "CF"}
+    grad_weights = {order: array(n_in, n_out, order) for order in "CF"}
+    grad_in = array(batch, n_in, x_order)
+    products = {}
+    for w in "CF":
+        for o in "CF":
+            code = w + o + x_order
+            products[code] = (
+                lambda w=w, o=o: np.matmul(x, weights[w], out=outputs[o]),
+                lambda w=w, o=o: np.matmul(x.T, grad_zs[o], out=grad_weights[w]),
+                lambda w=w, o=o: np.matmul(grad_zs[o], weights[w].T, out=grad_in),
+            )
+    best = {(code, i): np.inf for code in products for i in range(3)}
+    for functions in products.values():  # warm-up: page faults, BLAS buffers, thread start
+        for function in functions:
+            function()
+    clock = time.perf_counter
+    started = clock()
+    for rounds in range(1, MAX_ROUNDS + 1):
+        for code, functions in products.items():
+            for i, function in enumerate(functions):
+                t0 = clock()
+                function()
+                best[code, i] = min(best[code, i], clock() - t0)
+        if rounds >= MIN_ROUNDS and clock() - started > BUDGET_SECONDS:
+            break
+    return {code: sum(best[code, i] for i in range(3)) for code in products}
+
+
+def layouts(model: Any) -> list[str | None]:
+    """Each layer's layout code ('CCC'...), None for layers without one (or not yet chosen)."""
+    out: list[str | None] = []
+    for layer in model.layers:
+        layout = getattr(layer, "layout", None)
+        out.append(layout.code if isinstance(layout, Layout) else None)
+    return out
+
+
+def apply(model: Any, codes: list[str | None]) -> None:
+    """Give each layer the recorded layout (from `layouts`), e.g. to resume a run bitwise."""
+    if len(codes) != len(model.layers):
+        raise ValueError(
+            f"{len(codes)} recorded layouts for a network of {len(model.layers)} layers"
+        )
+    for layer, code in zip(model.layers, codes, strict=True):
+        if code is not None and hasattr(layer, "set_layout"):
+            layer.set_layout(Layout.parse(code))
+
+
+__all__ = [
+    "REFERENCE",
+    "Layout",
+    "apply",
+    "choose",
+    "clear_cache",
+    "disabled",
+    "enabled",
+    "layouts",
+    "measure",
+    "measurements",
+    "order_of",
+    "pick",
+    "set_enabled",
+]
