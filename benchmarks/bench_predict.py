@@ -62,12 +62,12 @@ def to_image(gray: np.ndarray) -> Image.Image:
 # --- clean pictures: (label, dark ink on light paper, float32 in [0, 1]) ---------------------
 
 
-def uci_digits() -> list[tuple[int, np.ndarray]]:
+def uci_digits(limit: int) -> list[tuple[int, np.ndarray]]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     out = []
-    for image, label in zip(digits.images, digits.target, strict=True):
+    for image, label in zip(digits.images[:limit], digits.target[:limit], strict=True):
         small = to_image(1.0 - image / 16.0)
         out.append((int(label), to_gray(small.resize((64, 64), Image.BICUBIC))))
     return out
@@ -311,6 +311,7 @@ def main() -> None:
     parser.add_argument("--fashion-model", default=None, help="a Fashion-MNIST model")
     parser.add_argument("--half", choices=("tune", "report"), default="report")
     parser.add_argument("--count", type=int, default=300, help="pictures per generated group")
+    parser.add_argument("--uci", type=int, default=1797, help="UCI digits to use (all 1797)")
     parser.add_argument("--out", type=Path, default=None, help="folder for predict.md")
     args = parser.parse_args()
 
@@ -319,7 +320,7 @@ def main() -> None:
     fonts = find_fonts()
     clean: dict[str, list] = {}
     try:
-        clean["UCI handwriting (64 px)"] = uci_digits()
+        clean["UCI handwriting (64 px)"] = uci_digits(args.uci)
     except ImportError:
         print("scikit-learn not installed: no UCI group", file=sys.stderr)
     clean["pen strokes (thin, normal, thick)"] = drawn_digits(rng, args.count)

@@ -175,6 +175,7 @@ def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_d
         (features, y_val.astype(int)),
         x_scale=1 / 255,
         n_pictures=60,
+        min_validation=100,
     )
     temperature = meta["calibration"]["temperature"]
     assert 0.05 <= temperature <= 20
@@ -193,3 +194,12 @@ def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_d
     record = predict_picture(path, draw_digit("7"))
     assert record["threshold"] == pytest.approx(typical["threshold"])
     assert record["score"] is not None and record["score"] >= 0
+
+
+def test_calibrate_on_a_small_validation_split_only_fits_the_temperature(synthetic_digits):
+    from scratchnet.train.calibration import calibrate
+
+    (x_train, y_train), (x_val, y_val) = synthetic_digits(100, 50)
+    features = x_val.reshape(len(x_val), -1).astype(np.float32) / 255
+    meta = calibrate(mlp(784, [8], 10, seed=0), (x_train, y_train), (features, y_val))
+    assert set(meta) == {"calibration"}

@@ -62,34 +62,50 @@ def _design(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(rows), rows, cols, rows * rows, rows * cols, cols * cols], -1)
 
 
-def paper_surface(x: np.ndarray, *, iterations: int = 3, samples: int = 32) -> np.ndarray:
+def _block_levels(x: np.ndarray, blocks: int, share: float) -> tuple[np.ndarray, ...]:
+    """Split x into about blocks x blocks tiles; per tile the `share` quantile and the tile's
+    centre in [-1, 1] coordinates: (levels, rows, cols), each (n_tiles,)."""
+    height, width = x.shape
+    n_r = max(1, min(blocks, height // 4))
+    n_c = max(1, min(blocks, width // 4))
+    tile_h, tile_w = height // n_r, width // n_c
+    tiles = x[: n_r * tile_h, : n_c * tile_w].reshape(n_r, tile_h, n_c, tile_w)
+    tiles = tiles.transpose(0, 2, 1, 3).reshape(n_r, n_c, -1)
+    k = int(share * (tiles.shape[-1] - 1))
+    levels = np.partition(tiles, k, axis=-1)[..., k].astype(np.float64)
+    centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
+    centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
+    rows, cols = np.meshgrid(centre_r, centre_c, indexing="ij")
+    return levels.ravel(), rows.ravel(), cols.ravel()
+
+
+def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.3) -> np.ndarray:
     """The paper's level under the ink, as a smooth surface: (h, w) ink-bright -> (h, w).
 
     Light falling unevenly on paper (a lamp on one side, a shadow's soft edge, a phone's
-    vignetting) varies slowly; ink is a minority of bright pixels. So a quadratic surface is
-    fitted to a grid of samples by least squares, and refitted on the samples within a few
-    robust deviations of it (the paper), ignoring the ink above it.
+    vignetting) varies slowly, and ink is a minority of bright pixels. So the picture is cut
+    into tiles, each tile's paper is its darker pixels (the `share` quantile), and a quadratic
+    surface is fitted to the tiles by least squares, refitted without the tiles far above it
+    (those the ink fills).
     """
     height, width = x.shape
-    row_idx = np.unique(np.linspace(0, height - 1, min(samples, height)).round().astype(int))
-    col_idx = np.unique(np.linspace(0, width - 1, min(samples, width)).round().astype(int))
-    grid = x[np.ix_(row_idx, col_idx)].astype(np.float64).ravel()
-    rows, cols = np.meshgrid(
-        row_idx / max(height - 1, 1) * 2 - 1, col_idx / max(width - 1, 1) * 2 - 1, indexing="ij"
-    )
-    design = _design(rows.ravel(), cols.ravel())
-    keep = grid <= np.median(grid)  # start from the darker half: paper, whatever the ink
-    coef = np.zeros(design.shape[1])
-    for _ in range(iterations):
-        if keep.sum() < design.shape[1] * 2:
+    levels, rows, cols = _block_levels(x, blocks, share)
+    design = _design(rows, cols)
+    n_terms = design.shape[1] if len(levels) >= 12 else (3 if len(levels) >= 4 else 1)
+    design = design[:, :n_terms]
+    keep = np.ones(len(levels), dtype=bool)
+    coef = np.zeros(6)
+    for _ in range(3):
+        if keep.sum() < n_terms:
             break
         chosen = design[keep]
         # Normal equations: a 6x6 solve (lstsq's SVD costs far more for nothing here).
-        gram = chosen.T @ chosen + 1e-9 * np.eye(design.shape[1])
-        coef = np.linalg.solve(gram, chosen.T @ grid[keep])
-        residual = grid - design @ coef
+        gram = chosen.T @ chosen + 1e-9 * np.eye(n_terms)
+        coef[:n_terms] = np.linalg.solve(gram, chosen.T @ levels[keep])
+        residual = levels - design @ coef[:n_terms]
         spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.01
-        keep = np.abs(residual) <= 2.5 * spread  # neither ink nor marks of the other polarity
+        # Tiles the ink fills lie far above the paper; marks of the other polarity, below it.
+        keep = np.abs(residual) <= 2.5 * spread
     full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
     full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
     by_row = coef[0] + coef[1] * full_rows + coef[3] * full_rows**2

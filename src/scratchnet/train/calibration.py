@@ -91,6 +91,7 @@ def calibrate(
     x_scale: float | None = None,
     seed: int = 0,
     n_pictures: int = 1200,
+    min_validation: int = 500,
 ) -> dict[str, Any]:
     """What a trained model needs to say how sure it is and when not to answer: its metadata.
 
@@ -101,7 +102,9 @@ def calibrate(
     fitted to tell validation images drawn as user pictures from generated non-digits: noise,
     textures, blank paper, letters, two digits) and its threshold: the 99th percentile over
     validation pictures held out of that fit, so that about 1% of digits are refused. The
-    shares of held-out non-digits it refuses are recorded beside it.
+    shares of held-out non-digits it refuses are recorded beside it. With fewer than
+    `min_validation` validation images there is no "typicality" (nothing but blank pictures is
+    refused).
     """
     from ..pictures.pipeline import prepare
     from ..pictures.predict import OBJECT_DATASETS
@@ -122,6 +125,9 @@ def calibrate(
             6,
         ),
     }
+    if len(y_val) < min_validation:
+        # Too few validation images to choose a refusal threshold: calibration only.
+        return {"calibration": calibration}
     rng = np.random.default_rng([seed, 7])
     x_fit, y_fit = train
     sample = rng.permutation(len(x_fit))[:10000]
