@@ -41,12 +41,21 @@ def border(x: np.ndarray) -> np.ndarray:
 def ink_is_dark(gray: np.ndarray) -> bool:
     """Guess whether the ink is darker than the paper (a pen on paper) or lighter (chalk, MNIST).
 
-    The paper is the border's median; the ink is whichever extreme lies further from it. When both
-    lie about equally far, the minority (ink) pulls the mean away from the median towards itself.
+    Ink is the minority. Two smooth surfaces follow the picture's light and dark extremes tile
+    by tile (so uneven light does not count); halfway between them, the pixels on the dark side
+    are the ink if they are fewer than those on the light side.
     """
+    if gray.size >= 64:
+        light = _smooth_surface(gray, 8, 0.95)
+        dark = _smooth_surface(gray, 8, 0.05)
+        contrasted = (light - dark) > MIN_CONTRAST
+        if contrasted.sum() >= 16:
+            middle = (light + dark) / 2
+            below = float(np.mean(gray[contrasted] < middle[contrasted]))
+            if abs(below - 0.5) > 0.02:
+                return below < 0.5
     paper = float(np.median(border(gray)))
-    darker = paper - float(gray.min())
-    lighter = float(gray.max()) - paper
+    darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
     if abs(darker - lighter) > MIN_CONTRAST:
         return darker > lighter
     return float(gray.mean()) < float(np.median(gray))
@@ -79,15 +88,19 @@ def _block_levels(x: np.ndarray, blocks: int, share: float) -> tuple[np.ndarray,
     return levels.ravel(), rows.ravel(), cols.ravel()
 
 
-def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.3) -> np.ndarray:
+def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.ndarray:
     """The paper's level under the ink, as a smooth surface: (h, w) ink-bright -> (h, w).
 
     Light falling unevenly on paper (a lamp on one side, a shadow's soft edge, a phone's
     vignetting) varies slowly, and ink is a minority of bright pixels. So the picture is cut
     into tiles, each tile's paper is its darker pixels (the `share` quantile), and a quadratic
-    surface is fitted to the tiles by least squares, refitted without the tiles far above it
-    (those the ink fills).
+    surface is fitted to the tiles by least squares, refitted without the tiles far from it
+    (those the ink fills, or marks of the other polarity).
     """
+    return _smooth_surface(x, blocks, share)
+
+
+def _smooth_surface(x: np.ndarray, blocks: int, share: float) -> np.ndarray:
     height, width = x.shape
     levels, rows, cols = _block_levels(x, blocks, share)
     design = _design(rows, cols)
@@ -104,7 +117,6 @@ def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.3) -> np.n
         coef[:n_terms] = np.linalg.solve(gram, chosen.T @ levels[keep])
         residual = levels - design @ coef[:n_terms]
         spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.01
-        # Tiles the ink fills lie far above the paper; marks of the other polarity, below it.
         keep = np.abs(residual) <= 2.5 * spread
     full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
     full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
