@@ -1,20 +1,27 @@
 """scratchnet against PyTorch, scikit-learn and the user's notebook: training speed, time to
-97%/98% test accuracy, inference throughput and peak memory on MNIST, in one interleaved run.
+97%/98% test accuracy, inference throughput and peak memory on MNIST, in one interleaved run,
+under each OpenBLAS kernel the CPU can run.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        .venv/bin/python benchmarks/bench_speed.py --out benchmarks/results
+    .venv/bin/python benchmarks/bench_speed.py --out benchmarks/results
+    PYTHONPATH=src python3 benchmarks/bench_speed.py --quick     # a few minutes, any machine
 
-(Some machines here pin OpenBLAS to an older kernel with those two variables; the command
-unsets both for the benchmark only, and the report names the kernel each run used.)
+Each (kernel, implementation, case, thread count, seed) trains in a fresh process
+(speed_workers.py), so peak RSS is per run, and NumPy's OpenBLAS is pinned per process with
+OPENBLAS_CORETYPE: the machine's own choice, then Haswell, SkylakeX and Zen where the CPU has
+the instructions (/proc/cpuinfo flags; SkylakeX needs AVX-512 and dies with SIGILL without it)
+and where OpenBLAS does not map the name onto a kernel already measured (Zen runs Haswell's).
+Repetitions are interleaved: seed 0 runs every implementation, then seed 1 runs them all again
+in a rotated order, and so on, so slow drift of the machine touches every implementation alike.
+Before starting it waits for the 1-minute load average to fall below --max-load; during each
+run it measures the CPU time other processes used and reruns a run that shared the machine (up
+to --retries times). PyTorch and scikit-learn are optional: an implementation that is not
+installed is skipped and the report says so. Writes speed-<cpu model>.md (the tables) and
+speed-<cpu model>.json (every epoch of every run) to --out: one pair per machine.
+`--summary` reads every speed-*.json there and prints the ranges over machines and kernels
+that the README quotes.
 
-Each (implementation, case, thread count, seed) trains in a fresh process (speed_workers.py),
-so peak RSS is per run. Repetitions are interleaved: seed 0 runs every implementation, then
-seed 1 runs them all again in a rotated order, and so on, so slow drift of the machine touches
-every implementation alike. Before starting it waits for the 1-minute load average to fall
-below --max-load; during each run it measures the CPU time other processes used and reruns a
-run that shared the machine (up to --retries times). PyTorch and scikit-learn are optional:
-an implementation that is not installed is skipped and the report says so. Writes
-speed.md (the tables) and speed.json (every epoch of every run) to --out.
+Needs NumPy and threadpoolctl; PyTorch and scikit-learn when installed. Runs from a source
+checkout (PYTHONPATH=src) without installing scratchnet.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -33,22 +41,144 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scratchnet.fileio import atomic_write
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+if importlib.util.find_spec("scratchnet") is None:  # a source checkout, not installed
+    sys.path.insert(0, str(HERE.parent / "src"))
 
 from profile_epoch import markdown as profile_markdown  # noqa: E402
 from speed_workers import CASES, FAST_RECIPE  # noqa: E402
 
+from scratchnet.fileio import atomic_write  # noqa: E402
+
 IMPLEMENTATIONS = {
     "scratchnet": ("scratchnet", None),
+    "scratchnet-reference": ("scratchnet --no-autotune (reference layouts)", None),
     "scratchnet-fast": ("scratchnet, fast recipe", None),
     "torch": ("PyTorch eager", "torch"),
     "sklearn": ("scikit-learn MLPClassifier", "sklearn"),
     "notebook": ("the notebook's code (float64)", None),
 }
 TARGETS = (0.97, 0.98)
+
+# OpenBLAS kernels to compare ("own": OPENBLAS_CORETYPE unset, the kernel OpenBLAS picks) and
+# the /proc/cpuinfo flags each needs.
+KERNELS = ("own", "Haswell", "SkylakeX", "Zen")
+KERNEL_FLAGS = {
+    "Haswell": {"avx2", "fma"},
+    "Zen": {"avx2", "fma"},
+    "SkylakeX": {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"},
+}
+# --quick: one seed, few epochs, the comparisons the targets need (a few minutes per kernel).
+QUICK_EPOCHS = {"small": 3, "wide": 2, "adam": 6}
+QUICK_IMPLEMENTATIONS = {
+    "small": ("scratchnet", "torch", "sklearn"),
+    "wide": ("scratchnet", "scratchnet-reference", "torch"),
+    "adam": ("torch", "scratchnet-fast"),
+}
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (platform's guess elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo; None where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def machine_slug(model: str | None = None) -> str:
+    """A file-name-safe form of the CPU model: 'AMD EPYC 7B13' -> 'amd-epyc-7b13'."""
+    text = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$", "", (model or cpu_model()).lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown-cpu"
+
+
+def worker_env(kernel: str) -> dict[str, str]:
+    """The environment of a worker on `kernel`: OPENBLAS_CORETYPE set, or unset for "own"
+    (some machines pin an older kernel with it and OPENBLAS_L2_SIZE; both are dropped)."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
+    if kernel != "own":
+        env["OPENBLAS_CORETYPE"] = kernel
+    # Workers import the same scratchnet as this process (a source checkout's src/ included,
+    # whatever the working directory).
+    package = Path(importlib.util.find_spec("scratchnet").origin).resolve().parent
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package.parent), env.get("PYTHONPATH")]))
+    return env
+
+
+_PROBE = (
+    "import numpy as np\n"
+    "from threadpoolctl import threadpool_info\n"
+    "a = np.ones((64, 64), np.float32); a @ a\n"
+    "print(next((i.get('architecture') for i in threadpool_info() if i.get('user_api') == "
+    "'blas'), None))"
+)
+
+
+def probe_kernel(kernel: str) -> tuple[str | None, str]:
+    """(the kernel OpenBLAS reports under this setting, '') or (None, why it cannot run)."""
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=worker_env(kernel),
+        )
+    except subprocess.TimeoutExpired:
+        return None, "the probe did not finish"
+    if completed.returncode != 0:
+        reason = f"exit status {completed.returncode}"
+        if completed.returncode in (-4, 132):
+            reason = "SIGILL: the CPU lacks its instructions"
+        return None, reason
+    return completed.stdout.strip().splitlines()[-1], ""
+
+
+def plan_kernels(requested: list[str], log) -> tuple[list[tuple[str, str]], list[str]]:
+    """The kernels to measure as (OPENBLAS_CORETYPE or "own", the kernel OpenBLAS reports),
+    and a note for each one skipped (missing CPU flags, a crash, a duplicate)."""
+    flags = cpu_flags()
+    kernels: list[tuple[str, str]] = []
+    notes: list[str] = []
+    seen: dict[str, str] = {}
+    for kernel in requested:
+        needed = KERNEL_FLAGS.get(kernel, set())
+        if kernel != "own" and flags is not None and not needed <= flags:
+            missing = ", ".join(sorted(needed - flags))
+            notes.append(f"{kernel}: skipped, this CPU lacks {missing}")
+            continue
+        architecture, why = probe_kernel(kernel)
+        if architecture is None:
+            notes.append(f"{kernel}: skipped ({why})")
+            continue
+        if architecture in seen:
+            notes.append(
+                f"{kernel}: skipped, OpenBLAS runs the same kernel as {seen[architecture]} "
+                f"here ({architecture})"
+            )
+            continue
+        seen[architecture] = kernel if kernel != "own" else f"the machine's own ({architecture})"
+        kernels.append((kernel, architecture))
+        log(f"kernel {kernel}: OpenBLAS reports {architecture}")
+    return kernels, notes
 
 
 def busy_seconds() -> float:
@@ -89,6 +219,7 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
         text=True,
         timeout=timeout,
         cwd=HERE.parent,
+        env=worker_env(spec.get("kernel", "own")),
     )
     wall = time.perf_counter() - wall0
     foreign = (busy_seconds() - busy0) - (children_seconds() - children0)
@@ -101,12 +232,14 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     return result
 
 
-def run_profile(case: str, threads: int, data_dir: str | None) -> dict[str, Any]:
+def run_profile(case: str, threads: int, data_dir: str | None, kernel: str) -> dict[str, Any]:
     command = [sys.executable, str(HERE / "profile_epoch.py"), "--case", case, "--json"]
     command += ["--threads", str(threads)]
     if data_dir:
         command += ["--data-dir", data_dir]
-    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=worker_env(kernel)
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -209,62 +342,64 @@ def case_table(case_name: str, results: list[dict[str, Any]]) -> tuple[list[str]
     return lines, numbers
 
 
-def target_lines(numbers: dict[str, dict], threads: int) -> list[str]:
-    """The issue's targets, each with the measured ratio and whether it is met."""
+def target_ratios(numbers: dict[str, dict], profiles: dict[str, dict], threads: int) -> dict:
+    """The issue's targets as measured ratios (None where not measured), at `threads` threads."""
 
-    def ratio(case: str, impl: str, at: int, key: str = "median") -> float | None:
-        mine, theirs = (
-            numbers.get(case, {}).get(f"scratchnet@{at}"),
-            numbers.get(case, {}).get(f"{impl}@{at}"),
-        )
-        if not mine or not theirs or mine.get(key) is None or theirs.get(key) is None:
+    def ratio(case: str, mine: str, theirs: str, key: str = "median") -> float | None:
+        a = numbers.get(case, {}).get(f"{mine}@{threads}")
+        b = numbers.get(case, {}).get(f"{theirs}@{threads}")
+        if not a or not b or a.get(key) is None or b.get(key) is None:
             return None
-        return mine[key] / theirs[key]
+        return a[key] / b[key]
 
-    lines = ["| target | measured | met |", "|---|---|---|"]
+    out = {
+        "small_vs_torch": ratio("small", "scratchnet", "torch"),
+        "wide_vs_torch": ratio("wide", "scratchnet", "torch"),
+        "wide_vs_reference": ratio("wide", "scratchnet", "scratchnet-reference"),
+        "fast_98_vs_torch_adam": ratio("adam", "scratchnet-fast", "torch", "time_to_98"),
+        "wide_matmul_vs_best": None,
+        "wide_epoch_vs_matmul": None,
+    }
+    profile = profiles.get(f"wide@{threads}")
+    if profile and profile.get("best_gflops"):
+        out["wide_matmul_vs_best"] = profile["matmul_gflops"] / profile["best_gflops"]
+        out["wide_epoch_vs_matmul"] = profile["plain_epoch"] / profile["matmul"]
+    return out
 
-    def add(text: str, value: float | None, limit: float) -> None:
+
+# (key, what is compared, limit); the matmul rate must reach its limit, the rest stay under.
+TARGETS_18 = (
+    ("wide_vs_torch", "784-1024-1024-10, plain SGD, batch 128: scratchnet / PyTorch s/epoch", 0.9),
+    ("small_vs_torch", "784-100-10, plain SGD, batch 100: scratchnet / PyTorch s/epoch", 0.6),
+    ("fast_98_vs_torch_adam", "time to 98%: scratchnet's fast recipe / PyTorch's Adam", 0.5),
+    (
+        "wide_matmul_vs_best",
+        "784-1024-1024-10: matrix products' rate in training / the rate of each product's "
+        "fastest formulation timed alone",
+        0.9,
+    ),
+    ("wide_epoch_vs_matmul", "784-1024-1024-10: epoch / its matrix products' time", 1.15),
+)
+
+
+def target_lines(ratios: dict[str, float | None], numbers: dict[str, dict], threads: int) -> list:
+    """The issue's targets, each with the measured ratio and whether it is met."""
+    lines = ["| target (issue 18) | limit | measured | met |", "|---|---|---|---|"]
+    for key, words, limit in TARGETS_18:
+        value = ratios.get(key)
+        at_least = key == "wide_matmul_vs_best"
+        bound = f"{'>=' if at_least else '<='} {limit:g}"
         if value is None:
-            lines.append(f"| {text} | not measured | - |")
-        else:
-            lines.append(f"| {text} | {value:.2f}x | {'yes' if value <= limit else 'NO'} |")
-
-    for at in sorted({int(key.split("@")[1]) for key in numbers.get("small", {})}, reverse=True):
-        add(
-            f"784-100-10: scratchnet / PyTorch s/epoch <= 0.75 ({at} BLAS thread(s))",
-            ratio("small", "torch", at),
-            0.75,
+            lines.append(f"| {words} | {bound} | not measured | - |")
+            continue
+        met = value >= limit if at_least else value <= limit
+        lines.append(f"| {words} | {bound} | {value:.2f}x | {'yes' if met else 'NO'} |")
+    gain = ratios.get("wide_vs_reference")
+    if gain is not None:
+        lines.append(
+            f"| 784-1024-1024-10: tuned layouts / reference layouts (--no-autotune) | - | "
+            f"{gain:.2f}x | - |"
         )
-        add(
-            f"784-100-10: scratchnet / scikit-learn s/epoch <= 0.55 ({at} BLAS thread(s))",
-            ratio("small", "sklearn", at),
-            0.55,
-        )
-        if at == 1:
-            add(
-                "784-100-10: the same two ratios in CPU time (1 thread: robust to other work)",
-                None,
-                0.75,
-            )
-            lines[-1] = (
-                "| 784-100-10, CPU time per epoch at 1 thread (robust to other work): "
-                "scratchnet / PyTorch <= 0.75, scratchnet / scikit-learn <= 0.55 | "
-                f"{_fmt(ratio('small', 'torch', 1, 'cpu'))}, "
-                f"{_fmt(ratio('small', 'sklearn', 1, 'cpu'))} | "
-                f"{_met(ratio('small', 'torch', 1, 'cpu'), 0.75)}, "
-                f"{_met(ratio('small', 'sklearn', 1, 'cpu'), 0.55)} |"
-            )
-    add(
-        f"784-1024-1024-10: scratchnet / PyTorch s/epoch <= 1.0 ({threads} BLAS thread(s))",
-        ratio("wide", "torch", threads),
-        1.0,
-    )
-    fast = numbers.get("adam", {}).get(f"scratchnet-fast@{threads}")
-    torch = numbers.get("adam", {}).get(f"torch@{threads}")
-    value = None
-    if fast and torch and fast["time_to_98"] and torch["time_to_98"]:
-        value = fast["time_to_98"] / torch["time_to_98"]
-    add("time to 98%: scratchnet's fast recipe / PyTorch's Adam recipe <= 0.7", value, 0.7)
     rss = [
         entry["peak_rss_mb"]
         for case in numbers.values()
@@ -274,70 +409,54 @@ def target_lines(numbers: dict[str, dict], threads: int) -> list[str]:
     if rss:
         peak = max(rss)
         lines.append(
-            f"| peak RSS of a scratchnet training process <= 450 MB | {peak:.0f} MB | "
+            f"| peak RSS of a scratchnet training process | 450 MB | {peak:.0f} MB | "
             f"{'yes' if peak <= 450 else 'NO'} |"
         )
     return lines
 
 
-def _fmt(value: float | None) -> str:
-    return "not measured" if value is None else f"{value:.2f}x"
-
-
-def _met(value: float | None, limit: float) -> str:
-    return "-" if value is None else ("yes" if value <= limit else "NO")
-
-
 def machine_description() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
-def write_report(out: Path, command: str, meta: dict, results: list, profiles: dict) -> str:
-    import numpy
-
-    lines = [
-        "# Training speed on MNIST: scratchnet, PyTorch, scikit-learn and the notebook",
-        "",
-        f"Made by `{command}` on {meta['date']}.",
-        "",
-        f"- Machine: {meta['machine']}; NumPy {numpy.__version__}.",
-        f"- Load average (1 min) at the start {meta['load_start']:.2f}, at the end "
-        f"{meta['load_end']:.2f}; other processes used at most "
-        f"{meta['max_foreign']:.2f} cores during any run (median "
-        f"{meta['median_foreign']:.2f}).",
-        f"- OPENBLAS_CORETYPE={meta['coretype']}; BLAS per implementation: "
-        + "; ".join(f"{impl}: {blas}" for impl, blas in sorted(meta["blas"].items()))
-        + ".",
-        f"- Seeds: {meta['seeds']}, interleaved (each seed runs every implementation, in a "
-        "rotated order). Every run is a fresh process; s/epoch is the median over all seeds "
-        "and epochs except each run's first (min-max over the same epochs); times to an "
-        "accuracy include the first epoch and count training time only (the test set is "
-        "scored between epochs with the clock stopped), median over the seeds that reached it.",
-        "- Same data (60,000 training images / 255, float32 for all but the notebook), "
-        "architecture, batch size, epochs and thread count; each library's own default "
-        "initialisation. "
-        "Inference: predicted labels for test images, best of several passes. "
-        "Peak RSS: ru_maxrss of the run's process (data, library and training together).",
-        "",
-    ]
+def kernel_section(kernel: str, architecture: str, results: list, profiles: dict, meta: dict):
+    """The Markdown for one OpenBLAS kernel: every case's table, the targets, the profiles;
+    and the target ratios."""
+    title = "the machine's own choice" if kernel == "own" else f"OPENBLAS_CORETYPE={kernel}"
+    lines = [f"## OpenBLAS kernel {architecture} ({title})", ""]
+    blas = {}
+    for result in results:
+        blas.setdefault(
+            result["impl"], result["blas"].replace(f"{result['threads_used']} threads", "N threads")
+        )
+    lines.append(
+        "BLAS per implementation: "
+        + "; ".join(f"{impl}: {text}" for impl, text in sorted(blas.items()))
+        + "."
+    )
+    lines.append("")
     numbers: dict[str, dict] = {}
     for case_name, case in CASES.items():
         case_results = [r for r in results if r["case"] == case_name]
         if not case_results:
             continue
-        lines.append(f"## {case.title}")
+        lines.append(f"### {case.title}")
         lines.append("")
         table, numbers[case_name] = case_table(case_name, case_results)
         lines.extend(table)
+        layouts = sorted(
+            {
+                " ".join(c for c in r.get("layouts", []) if c)
+                for r in case_results
+                if r["impl"] == "scratchnet"
+            }
+        )
+        if layouts and any(layouts):
+            lines.append("")
+            lines.append(
+                "scratchnet's layouts (weight, output, input gradient per Dense layer; C "
+                "row-major, F column-major): " + "; ".join(layouts) + "."
+            )
         lines.append("")
         if case_name == "adam":
             lines.append(
@@ -347,61 +466,177 @@ def write_report(out: Path, command: str, meta: dict, results: list, profiles: d
                 "epochs; its time to 98% is the race against PyTorch's Adam recipe."
             )
             lines.append("")
-    lines.append("## Targets (issue 5)")
+    ratios = target_ratios(numbers, profiles, meta["threads"])
+    lines.append(f"### Targets ({meta['threads']} BLAS threads)")
     lines.append("")
-    lines.extend(target_lines(numbers, meta["threads"]))
+    lines.extend(target_lines(ratios, numbers, meta["threads"]))
     lines.append("")
-    skipped = meta.get("skipped")
-    if skipped:
-        lines.append(f"Skipped (not installed): {', '.join(skipped)}.")
-        lines.append("")
-    if profiles:
-        lines.append("## Where a scratchnet epoch goes")
-        lines.append("")
+    for key, profile in profiles.items():
+        case_name, threads = key.split("@")
         lines.append(
-            "One epoch of fit's loop with a timer around every layer's forward and backward and "
-            "every matrix product inside them (benchmarks/profile_epoch.py)."
+            f"### Where a scratchnet epoch goes: {CASES[case_name].title}, {threads} thread(s)"
         )
         lines.append("")
-        for key, profile in profiles.items():
-            case_name, threads = key.split("@")
-            lines.append(f"### {CASES[case_name].title}, {threads} BLAS thread(s)")
-            lines.append("")
-            lines.append(profile_markdown(profile))
-            lines.append("")
+        lines.append(profile_markdown(profile))
+        lines.append("")
+    return lines, ratios
+
+
+def write_report(out: Path, command: str, meta: dict, runs: dict) -> str:
+    """speed-<cpu model>.md: the run's conditions, then one section per OpenBLAS kernel."""
+    import numpy
+
+    lines = [
+        f"# Training speed on MNIST on {meta['cpu_model']}: scratchnet, PyTorch, scikit-learn "
+        "and the notebook",
+        "",
+        f"Made by `{command}` on {meta['date']}.",
+        "",
+        f"- Machine: {meta['machine']}; NumPy {numpy.__version__}; {meta['torch']}.",
+        f"- Load average (1 min) at the start {meta['load_start']:.2f}, at the end "
+        f"{meta['load_end']:.2f}; other processes used at most "
+        f"{meta['max_foreign']:.2f} cores during any run (median "
+        f"{meta['median_foreign']:.2f}).",
+        "- OpenBLAS kernels measured: "
+        + ", ".join(f"{arch} ({kernel})" for kernel, arch in meta["kernels"])
+        + (". Not measured: " + "; ".join(meta["kernel_notes"]) if meta["kernel_notes"] else "")
+        + ". PyTorch uses its own MKL whatever the kernel: its rows repeat under each so that "
+        "every ratio compares runs made minutes apart.",
+        f"- Seeds: {meta['seeds']}, interleaved (each seed runs every implementation, in a "
+        "rotated order)"
+        + (f"; epochs {meta['epochs']}" if meta.get("epochs") else "")
+        + ". Every run is a fresh process; s/epoch is the median over all seeds "
+        "and epochs except each run's first (min-max over the same epochs); times to an "
+        "accuracy include the first epoch and count training time only (the test set is "
+        "scored between epochs with the clock stopped), median over the seeds that reached it.",
+        "- Same data (60,000 training images / 255, float32 for all but the notebook), "
+        "architecture, batch size, epochs and thread count; each library's own default "
+        "initialisation. Inference: predicted labels for test images, best of several passes. "
+        "Peak RSS: ru_maxrss of the run's process (data, library and training together).",
+        "",
+    ]
+    if meta.get("skipped"):
+        lines.append(f"Skipped (not installed): {', '.join(meta['skipped'])}.")
+        lines.append("")
+    for kernel, architecture in meta["kernels"]:
+        run = runs[kernel]
+        section, _ = kernel_section(kernel, architecture, run["results"], run["profiles"], meta)
+        lines.extend(section)
     text = "\n".join(lines)
-    with atomic_write(out / "speed.md", "w") as handle:
+    with atomic_write(out / f"speed-{meta['slug']}.md", "w") as handle:
         handle.write(text)
     return text
+
+
+def summary(folder: Path) -> str:
+    """The ranges of the target ratios over every machine and kernel in folder/speed-*.json."""
+    rows: dict[str, list[tuple[float, str]]] = {key: [] for key, *_ in TARGETS_18}
+    rows["wide_vs_reference"] = []
+    machines = []
+    for path in sorted(folder.glob("speed-*.json")):
+        data = json.loads(path.read_text())
+        meta = data["meta"]
+        if "kernels" not in meta:
+            continue
+        names = []
+        for kernel, architecture in meta["kernels"]:
+            ratios = data["runs"][kernel]["ratios"]
+            names.append(architecture)
+            for key, value in ratios.items():
+                if value is not None and key in rows:
+                    rows[key].append((value, f"{meta['cpu_model']}, {architecture}"))
+        machines.append(
+            f"{meta['cpu_model']} ({meta['threads']} BLAS threads; kernels "
+            f"{', '.join(names)}; {meta['date']})"
+        )
+    lines = [
+        "| target (issue 18) | limit | measured: range over machines and kernels | met on all |",
+        "|---|---|---|---|",
+    ]
+    words = {key: (text, limit) for key, text, limit in TARGETS_18}
+    words["wide_vs_reference"] = ("784-1024-1024-10: tuned layouts / --no-autotune", None)
+    for key, values in rows.items():
+        text, limit = words[key]
+        at_least = key == "wide_matmul_vs_best"
+        bound = "-" if limit is None else f"{'>=' if at_least else '<='} {limit:g}"
+        if not values:
+            lines.append(f"| {text} | {bound} | not measured | - |")
+            continue
+        low, high = min(v for v, _ in values), max(v for v, _ in values)
+        if limit is None:
+            met = "-"
+        elif key == "wide_matmul_vs_best":
+            met = "yes" if low >= limit else "NO"
+        else:
+            met = "yes" if high <= limit else "NO"
+        span = f"{low:.2f}x" if len(values) == 1 else f"{low:.2f}-{high:.2f}x"
+        runs = f"{len(values)} run{'s' if len(values) > 1 else ''}"
+        lines.append(f"| {text} | {bound} | {span} ({runs}) | {met} |")
+    lines.append("")
+    lines.append("Machines: " + "; ".join(machines) + ".")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: scratchnet's)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases")
-    parser.add_argument("--seeds", type=int, default=3, help="repetitions per run (3)")
+    parser.add_argument("--cases", default=None, help="comma-separated cases (default: all)")
+    parser.add_argument("--seeds", type=int, default=None, help="repetitions per run (3)")
     parser.add_argument("--epochs", type=int, default=None, help="override every case's epochs")
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count(), help="BLAS threads for every run (all)"
     )
     parser.add_argument(
-        "--single-thread-cases",
-        default="small,wide",
-        help="cases also run with 1 thread (all implementations for small, scratchnet and "
-        "PyTorch for the others)",
+        "--kernels",
+        default=",".join(KERNELS),
+        help="OpenBLAS kernels (OPENBLAS_CORETYPE values; 'own': unset) [default: %(default)s]",
     )
-    parser.add_argument("--max-load", type=float, default=1.2)
-    parser.add_argument("--wait-tries", type=int, default=5)
+    parser.add_argument(
+        "--single-thread-cases",
+        default=None,
+        help="cases also run with 1 thread (all implementations for small, scratchnet and "
+        "PyTorch for the others) [default: small,wide; none with --quick]",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one seed, 3/2/6 epochs of small/wide/adam, only the runs the targets compare "
+        "(a few minutes)",
+    )
+    parser.add_argument("--max-load", type=float, default=None, help="[default: cores * 0.6]")
+    parser.add_argument("--wait-tries", type=int, default=None)
     parser.add_argument(
         "--max-foreign", type=float, default=0.25, help="rerun a run if others used more cores"
     )
-    parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--retries", type=int, default=None)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the README's ranges from every speed-*.json in --out, and stop",
+    )
     args = parser.parse_args(argv)
-
     out = Path(args.out)
+    if args.summary:
+        print(summary(out))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
+    quick = args.quick
+    seeds = args.seeds or (1 if quick else 3)
+    cases = [c.strip() for c in (args.cases or ",".join(CASES)).split(",") if c.strip()]
+    if quick and args.cases is None:
+        cases = list(QUICK_EPOCHS)
+    for name in cases:
+        if name not in CASES:
+            parser.error(f"unknown case {name!r}; choose from {', '.join(CASES)}")
+    single_text = args.single_thread_cases
+    if single_text is None:
+        single_text = "" if quick else "small,wide"
+    single = {name.strip() for name in single_text.split(",") if name.strip()}
+    max_load = args.max_load if args.max_load is not None else 0.6 * (os.cpu_count() or 1)
+    wait_tries = args.wait_tries if args.wait_tries is not None else (1 if quick else 5)
+    retries = args.retries if args.retries is not None else (1 if quick else 2)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -411,88 +646,116 @@ def main(argv: list[str] | None = None) -> int:
         for impl, (_, module) in IMPLEMENTATIONS.items()
     }
     skipped = sorted(IMPLEMENTATIONS[impl][0] for impl, ok in available.items() if not ok)
-    cases = [name.strip() for name in args.cases.split(",") if name.strip()]
-    single = {name.strip() for name in args.single_thread_cases.split(",") if name.strip()}
     plan: list[tuple[str, str, int]] = []
     for name in cases:
         case = CASES[name]
-        for impl in case.implementations:
+        impls = list(case.implementations)
+        if name in ("small", "wide"):
+            impls.insert(1, "scratchnet-reference")
+        if quick:
+            impls = [impl for impl in impls if impl in QUICK_IMPLEMENTATIONS.get(name, impls)]
+        for impl in impls:
             if available[impl]:
                 plan.append((name, impl, args.threads))
         if name in single and args.threads != 1:
-            for impl in case.implementations:
+            for impl in impls:
                 if available[impl] and (name == "small" or impl in ("scratchnet", "torch")):
                     plan.append((name, impl, 1))
 
-    load_start = wait_for_quiet(args.max_load, args.wait_tries, log)
-    log(f"load {load_start:.2f}; {len(plan)} runs x {args.seeds} seeds")
-    results: list[dict[str, Any]] = []
-    for seed in range(args.seeds):
-        for name in cases:
-            runs = [entry for entry in plan if entry[0] == name]
-            shift = seed % max(len(runs), 1)
-            for case_name, impl, threads in runs[shift:] + runs[:shift]:
-                spec = {
-                    "impl": impl,
-                    "case": case_name,
-                    "threads": threads,
-                    "seed": seed,
-                    "epochs": args.epochs,
-                    "data_dir": args.data_dir,
-                }
-                for attempt in range(args.retries + 1):
-                    result = run_worker(spec, timeout=3600)
-                    busy = result["foreign_cpu_cores"]
-                    if busy <= args.max_foreign or attempt == args.retries:
-                        break
-                    log(f"  others used {busy:.2f} cores during {impl}/{case_name}: rerunning")
-                    wait_for_quiet(args.max_load, 2, log)
-                result["attempts"] = attempt + 1
-                results.append(result)
-                median = statistics.median(result["epoch_seconds"])
-                log(
-                    f"seed {seed} {case_name:6s} {impl:16s} {threads}t: {median:.3f} s/epoch, "
-                    f"acc {result['test_accuracy'][-1]:.4f}, others {busy:.2f} cores"
-                )
+    requested = [k.strip() for k in args.kernels.split(",") if k.strip()]
+    kernels, kernel_notes = plan_kernels(requested, log)
+    if not kernels:
+        log("no OpenBLAS kernel could run: " + "; ".join(kernel_notes))
+        return 1
+    for note in kernel_notes:
+        log(note)
 
-    profiles: dict[str, dict] = {}
-    if not args.no_profile:
-        from scratchnet.threads import choose_threads
+    load_start = wait_for_quiet(max_load, wait_tries, log)
+    log(f"load {load_start:.2f}; {len(kernels)} kernel(s) x {len(plan)} runs x {seeds} seed(s)")
+    runs: dict[str, dict[str, Any]] = {}
+    foreign: list[float] = []
+    for kernel, architecture in kernels:
+        results: list[dict[str, Any]] = []
+        for seed in range(seeds):
+            for name in cases:
+                entries = [entry for entry in plan if entry[0] == name]
+                shift = seed % max(len(entries), 1)
+                for case_name, impl, threads in entries[shift:] + entries[:shift]:
+                    epochs = args.epochs or (QUICK_EPOCHS.get(case_name) if quick else None)
+                    spec = {
+                        "impl": impl,
+                        "case": case_name,
+                        "threads": threads,
+                        "seed": seed,
+                        "epochs": epochs,
+                        "data_dir": args.data_dir,
+                        "kernel": kernel,
+                    }
+                    for attempt in range(retries + 1):
+                        result = run_worker(spec, timeout=3600)
+                        busy = result["foreign_cpu_cores"]
+                        if busy <= args.max_foreign or attempt == retries:
+                            break
+                        log(f"  others used {busy:.2f} cores during {impl}/{case_name}: rerunning")
+                        wait_for_quiet(max_load, 1, log)
+                    result["attempts"] = attempt + 1
+                    results.append(result)
+                    foreign.append(busy)
+                    median = statistics.median(result["epoch_seconds"])
+                    log(
+                        f"{architecture} seed {seed} {case_name:6s} {impl:20s} {threads}t: "
+                        f"{median:.3f} s/epoch, acc {result['test_accuracy'][-1]:.4f}, "
+                        f"others {busy:.2f} cores"
+                    )
+        profiles: dict[str, dict] = {}
+        if not args.no_profile:
+            from scratchnet.threads import choose_threads
 
-        for name in cases:
-            case = CASES[name]
-            chosen = choose_threads([784, *case.hidden, 10], case.batch_size)
-            for threads in sorted({args.threads, chosen}, reverse=True):
-                log(f"profiling {name} with {threads} thread(s)")
-                profiles[f"{name}@{threads}"] = run_profile(name, threads, args.data_dir)
+            for name in [c for c in cases if c in ("small", "wide")] if quick else cases:
+                case = CASES[name]
+                chosen = choose_threads([784, *case.hidden, 10], case.batch_size)
+                counts = {args.threads} if quick else {args.threads, chosen}
+                for threads in sorted(counts, reverse=True):
+                    log(f"{architecture}: profiling {name} with {threads} thread(s)")
+                    profiles[f"{name}@{threads}"] = run_profile(
+                        name, threads, args.data_dir, kernel
+                    )
+        runs[kernel] = {"architecture": architecture, "results": results, "profiles": profiles}
 
-    foreign = [r["foreign_cpu_cores"] for r in results] or [0.0]
-    blas = {}
-    for result in results:
-        blas.setdefault(
-            result["impl"], result["blas"].replace(f"{result['threads_used']} threads", "N threads")
-        )
+    torch_text = "PyTorch not installed"
+    for run in runs.values():
+        for result in run["results"]:
+            if result["impl"] == "torch":
+                torch_text = result["blas"].split(",")[0] + ", " + result["blas"].split(", ")[-1]
     meta = {
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine_description(),
+        "cpu_model": cpu_model(),
+        "slug": machine_slug(),
+        "torch": torch_text,
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
-        "max_foreign": max(foreign),
-        "median_foreign": statistics.median(foreign),
-        "coretype": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-        "blas": blas,
-        "seeds": args.seeds,
+        "max_foreign": max(foreign or [0.0]),
+        "median_foreign": statistics.median(foreign or [0.0]),
+        "kernels": kernels,
+        "kernel_notes": kernel_notes,
+        "seeds": seeds,
+        "epochs": args.epochs or (QUICK_EPOCHS if quick else None),
         "threads": args.threads,
+        "quick": quick,
         "skipped": skipped,
     }
-    with atomic_write(out / "speed.json", "w") as handle:
-        json.dump({"meta": meta, "results": results, "profiles": profiles}, handle, indent=1)
-    command = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python " + " ".join(
-        ["benchmarks/bench_speed.py", *(argv if argv is not None else sys.argv[1:])]
+    for kernel, architecture in kernels:
+        run = runs[kernel]
+        _, run["ratios"] = kernel_section(
+            kernel, architecture, run["results"], run["profiles"], meta
+        )
+    with atomic_write(out / f"speed-{meta['slug']}.json", "w") as handle:
+        json.dump({"meta": meta, "runs": runs}, handle, indent=1)
+    command = "python benchmarks/bench_speed.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
     )
-    if "OPENBLAS_CORETYPE" in os.environ:
-        command = command.replace("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ", "")
-    text = write_report(out, command, meta, results, profiles)
+    text = write_report(out, command.strip(), meta, runs)
     print(text)
     return 0
 

@@ -24,6 +24,7 @@ import numpy as np
 
 import scratchnet
 import scratchnet.nn.dense as dense_module
+from scratchnet.nn import autotune
 from scratchnet.threads import blas_threads
 
 
@@ -173,12 +174,17 @@ def profile_epoch(
     for position, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         products = 3 if position > 0 else 2  # forward, weight gradient, input gradient
         flops += products * 2.0 * n * a * b
+    best = best_formulation_seconds(sizes, batch_size)
+    steps = math.ceil(n / batch_size)
     return {
         "plain_epoch": plain,
         "instrumented_epoch": instrumented,
         "layers": layers,
+        "layouts": autotune.layouts(model),
         "matmul": matmul,
         "matmul_gflops": flops / matmul / 1e9 if matmul else 0.0,
+        "best_matmul": best * steps,
+        "best_gflops": flops / (best * steps) / 1e9 if best else 0.0,
         "other": {
             key: seconds.get(key, 0.0) for key in ("batches", "accuracy count", "loss", "optimizer")
         },
@@ -187,6 +193,27 @@ def profile_epoch(
         - seconds.get("backward", 0.0)
         - sum(seconds.get(key, 0.0) for key in ("batches", "accuracy count", "loss", "optimizer")),
     }
+
+
+def best_formulation_seconds(sizes: list[int], batch_size: int) -> float:
+    """Seconds per step of every layer's products, each in its fastest formulation here.
+
+    For each layer, each product (forward, weight gradient and, above the first layer, input
+    gradient) is timed in every weight, output and input order (nn/autotune.py's candidates,
+    for both input orders) and the fastest counts: the rate no choice of layouts can beat.
+    """
+    total = 0.0
+    for position, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        seconds = [
+            times
+            for x_order in "CF"
+            for times in autotune.measure_products(
+                n_in, n_out, batch_size, np.float32, x_order
+            ).values()
+        ]
+        wanted = 3 if position > 0 else 2
+        total += sum(min(times[i] for times in seconds) for i in range(wanted))
+    return total
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -216,8 +243,14 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(f"| **total** | **{cell(result['matmul'])}** | **{cell(other)}** |")
     lines.append("")
     lines.append(
-        f"Instrumented epoch {total:.3f} s, plain epoch {result['plain_epoch']:.3f} s; the "
-        f"matrix products ran at {result['matmul_gflops']:.0f} GFLOP/s."
+        f"Instrumented epoch {total:.3f} s, plain epoch {result['plain_epoch']:.3f} s "
+        f"({result['plain_epoch'] / result['matmul']:.2f}x its matrix products); the matrix "
+        f"products ran at {result['matmul_gflops']:.0f} GFLOP/s, "
+        f"{result['matmul_gflops'] / result['best_gflops']:.0%} of the "
+        f"{result['best_gflops']:.0f} GFLOP/s of each product's fastest formulation timed "
+        f"alone. Layouts (weight, output, input gradient; nn/autotune.py): "
+        + ", ".join(code for code in result["layouts"] if code)
+        + "."
     )
     return "\n".join(lines)
 
@@ -233,7 +266,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: auto)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument(
+        "--no-autotune", action="store_true", help="keep the reference matrix layouts"
+    )
     args = parser.parse_args(argv)
+    autotune.set_enabled(not args.no_autotune)
     case = CASES[args.case]
     threads = args.threads
     if threads is None:

@@ -375,6 +375,12 @@ class NotebookRun:
 def make_run(impl: str, case: Case, seed: int, x_train, y_train, threads: int):
     if impl == "scratchnet":
         return ScratchnetRun(case, seed, x_train, y_train, threads)
+    if impl == "scratchnet-reference":
+        # The same training with every layer in the reference layout (train --no-autotune).
+        from scratchnet.nn import autotune
+
+        autotune.set_enabled(False)
+        return ScratchnetRun(case, seed, x_train, y_train, threads)
     if impl == "scratchnet-fast":
         return ScratchnetRun(case, seed, x_train, y_train, threads, fast=True)
     if impl == "torch":
@@ -460,8 +466,25 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_seconds": time.perf_counter() - started,
         "case_settings": asdict(case),
         "blas": blas_description(impl),
+        "blas_kernel": blas_kernel(),
     }
+    if impl.startswith("scratchnet"):
+        from scratchnet.nn import autotune
+
+        result["layouts"] = autotune.layouts(run.model)
     return result
+
+
+def blas_kernel() -> str | None:
+    """The kernel NumPy's OpenBLAS runs here ('Haswell', 'SkylakeX'...; threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            return info.get("architecture") or info.get("internal_api")
+    return None
 
 
 def blas_description(impl: str) -> str:
@@ -470,7 +493,8 @@ def blas_description(impl: str) -> str:
 
         return (
             f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-            f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}"
+            f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}, "
+            f"CPU capability {torch.backends.cpu.get_cpu_capability()}"
         )
     try:
         from threadpoolctl import threadpool_info

@@ -98,3 +98,68 @@ def test_only_write_modes_are_accepted(tmp_path, mode):
         with atomic_write(tmp_path / "out", mode):
             pass
     assert _names(tmp_path) == []
+
+
+def test_a_failed_write_names_the_path_asked_for_not_the_temporary_one(tmp_path, monkeypatch):
+    import errno
+
+    from scratchnet.errors import FileError
+
+    target = tmp_path / "model.npz"
+
+    def refuse(source, dest):
+        raise PermissionError(errno.EACCES, "Permission denied", str(source))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(FileError) as caught:
+        with atomic_write(target, "wb") as handle:
+            handle.write(b"x")
+    assert str(caught.value).startswith(f"{target}: cannot write it: Permission denied")
+    assert ".part" not in str(caught.value) and _names(tmp_path) == []
+
+
+def test_a_write_under_a_file_names_the_file_in_the_way(tmp_path):
+    from scratchnet.errors import FileError
+
+    (tmp_path / "blocker").write_text("x")
+    with pytest.raises(FileError, match="a file stands where a folder is needed"):
+        with atomic_write(tmp_path / "blocker" / "out.txt", "w") as handle:
+            handle.write("x")
+
+
+def test_an_error_of_the_block_itself_is_not_renamed(tmp_path):
+    with pytest.raises(TimeoutError):
+        with atomic_write(tmp_path / "out.bin", "wb"):
+            raise TimeoutError("the download stalled")
+    assert _names(tmp_path) == []
+
+
+def test_output_checks_create_nothing(tmp_path):
+    from scratchnet.errors import FileError
+    from scratchnet.fileio import check_output_file, check_output_folder
+
+    check_output_file(tmp_path / "a" / "b" / "model.npz")
+    check_output_folder(tmp_path / "a" / "run")
+    assert _names(tmp_path) == []
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(FileError, match="--output .*dir.npz: is a folder"):
+        check_output_file(tmp_path / "dir.npz", option="--output")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FileError, match="is a file, not a folder"):
+        check_output_folder(tmp_path / "f")
+    with pytest.raises(FileError, match="f is a file, not a folder"):
+        check_output_file(tmp_path / "f" / "x" / "model.npz")
+
+
+def test_check_input_file_refuses_what_is_not_a_regular_file(tmp_path):
+    from scratchnet.errors import DataError
+    from scratchnet.fileio import check_input_file
+
+    with pytest.raises(DataError, match="no such model file"):
+        check_input_file(tmp_path / "none", what="model file")
+    with pytest.raises(DataError, match="is a folder; give an IDX file"):
+        check_input_file(tmp_path, what="IDX file")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+        with pytest.raises(DataError, match="not a regular file"):
+            check_input_file(tmp_path / "pipe")

@@ -71,4 +71,10 @@ def test_runs_top_to_bottom(path, kernel_name, data_dir, tmp_path, monkeypatch):
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs), "no plot was shown"
+    pictures = [
+        o
+        for o in outputs
+        if "image/png" in o.get("data", {})
+        or "data:image/png" in o.get("data", {}).get("text/html", "")  # History's table + plot
+    ]
+    assert pictures, "no plot was shown"

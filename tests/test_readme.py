@@ -30,3 +30,10 @@ def test_readme_python_example_runs(data_dir, tmp_path, monkeypatch, capsys):
     assert float(out[0]) > 0.95  # validation accuracy
     assert "'accuracy'" in out[1]
     assert (tmp_path / "mine.npz").is_file()
+    # notebook-style: the summary table, then evaluate's scores
+    assert any("total parameters: 79,510" in line for line in out)
+    scores = [line for line in out[2:] if line.startswith("{'loss'")]
+    assert scores and float(scores[0].split("'accuracy': ")[1].rstrip("}")) > 0.95
+    # scikit-learn-style: the grid search's choice and its test score
+    best = [line for line in out if line.startswith("{'mlpclassifier__hidden'")]
+    assert best and float(best[0].split()[-1]) > 0.9

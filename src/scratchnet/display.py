@@ -53,3 +53,29 @@ def have_matplotlib() -> bool:
     except ImportError:
         return False
     return True
+
+
+_FIGURE_CLASS = None
+
+
+def figure(**kwargs: Any):
+    """A matplotlib Figure (no pyplot: no global state, nothing opened on screen) that Jupyter
+    shows as a PNG when it is a cell's value, whether or not pyplot was ever imported."""
+    global _FIGURE_CLASS
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if _FIGURE_CLASS is None:
+
+        class NotebookFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                import io
+
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", facecolor="white")
+                return buffer.getvalue()
+
+        _FIGURE_CLASS = NotebookFigure
+    result = _FIGURE_CLASS(**kwargs)
+    FigureCanvasAgg(result)
+    return result

@@ -144,6 +144,13 @@ def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
 
 
 # -- input paths ------------------------------------------------------------------------
+def _a(what: str) -> str:
+    """'a model file', 'an IDX file': the article as it is said."""
+    first = what.split()[0] if what.split() else what
+    vowel_sound = first[:1] in "aeiou" or (first.isupper() and first[:1] in "AEFHILMNORSX")
+    return f"{'an' if vowel_sound else 'a'} {what}"
+
+
 def check_input_file(
     path: str | os.PathLike, *, what: str = "file", error: type[Exception] = DataError
 ) -> Path:
@@ -157,9 +164,9 @@ def check_input_file(
     except OSError as exc:
         raise error(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     if stat.S_ISDIR(mode):
-        raise error(f"{path}: is a folder; give a {what}")
+        raise error(f"{path}: is a folder; give {_a(what)}")
     if not stat.S_ISREG(mode):
-        raise error(f"{path}: not a regular file (a pipe, device or socket); give a {what}")
+        raise error(f"{path}: not a regular file (a pipe, device or socket); give {_a(what)}")
     return path
 
 
@@ -176,7 +183,9 @@ def read_text_file(
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise error(f"{path}: {size} bytes is more than a {what} holds; is it the right file?")
+            raise error(
+                f"{path}: {size} bytes is more than {_a(what)} holds; is it the right file?"
+            )
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
@@ -249,6 +258,7 @@ def read_npz(
     error: type[Exception] = DataError,
     what: str = "NumPy archive",
     fix: str = "write or download it again",
+    title: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Every array of an .npz archive, read without pickle and without trusting its sizes.
 
@@ -262,10 +272,7 @@ def read_npz(
         # Open the file ourselves: zipfile on a path leaks its handle when the zip is broken.
         with open(path, "rb") as handle:
             if handle.read(4) != _ZIP_MAGIC:
-                raise error(
-                    f"{path}: not a scratchnet {what} (not a .npz archive); give a file "
-                    "written by scratchnet"
-                )
+                raise error(f"{path}: not {_a(title or what)} (not a zip archive); {fix}")
             size = handle.seek(0, os.SEEK_END)
             handle.seek(0)
             with zipfile.ZipFile(handle) as archive:

@@ -24,9 +24,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .data.features import validation_split
 from .nn import SoftmaxCrossEntropy, mlp
 from .optim import get_schedule
+from .runs.config import TrainConfig
 from .train import EarlyStopping, LearningRateSchedule
 from .train import fit as train_fit
-from .train.recipe import TrainConfig
 
 __all__ = ["MLPClassifier"]
 

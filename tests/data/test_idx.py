@@ -173,7 +173,7 @@ def test_gzip_crc_is_checked(tmp_path):
 def test_missing_file_raises_data_error_naming_it(tmp_path):
     with pytest.raises(DataError, match="nope-idx: no such IDX file"):
         read_idx(tmp_path / "nope-idx")
-    with pytest.raises(DataError, match="cannot open IDX file"):
+    with pytest.raises(DataError, match="is a folder; give an IDX file"):
         read_idx(tmp_path)  # a folder
 
 

@@ -273,3 +273,14 @@ def test_load_own_names_what_it_accepts(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(ScratchnetError, match="not a folder, .csv or .npz"):
         load_own(tmp_path / "x.txt")
+
+
+def test_csv_empty_label_is_named(tmp_path):
+    images, labels = glyphs(4)
+    path = tmp_path / "t.csv"
+    write_csv(path, images, labels)
+    lines = path.read_text().splitlines()
+    lines[2] = "," + lines[2].split(",", 1)[1]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match="an empty label at line 3"):
+        load_csv(path)

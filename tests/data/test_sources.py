@@ -142,7 +142,7 @@ def test_npz_is_mnist_only(fake, tmp_path):
         ),
         (
             lambda a: a.update(y_test=np.array([{}] * 4, dtype=object)),
-            "not a valid NumPy .npz archive",
+            "holds pickled Python objects, which scratchnet never loads",
         ),
     ],
 )

@@ -131,7 +131,7 @@ def test_each_shape_is_measured_once_per_process(monkeypatch):
     monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
     calls = []
 
-    def fake_measure(n_in, n_out, batch, dtype, x_order):
+    def fake_measure(n_in, n_out, batch, dtype, x_order, **options):
         calls.append((n_in, n_out, batch))
         return {"CC" + x_order: 2.0, "CF" + x_order: 1.0, "FC" + x_order: 3.0}
 
@@ -239,3 +239,34 @@ def test_a_checkpoint_records_the_layouts_and_resume_restores_them(tmp_path, mon
     _train(resumed, 2, resumed_optimizer, seed=9)
     for (_, _, a, _), (_, _, b, _) in zip(model.parameters(), resumed.parameters(), strict=True):
         np.testing.assert_array_equal(a, b)  # bitwise, as if it had never stopped
+
+
+def test_a_model_with_a_transposed_weight_saves_and_loads_the_same_numbers(tmp_path):
+    from scratchnet.nn import load_model, save_model
+
+    model = mlp(20, (12,), 4, seed=0)
+    model.layers[0].set_layout(Layout("F", "F", "C"))
+    path = save_model(model, tmp_path / "model.npz") or tmp_path / "model.npz"
+    loaded = load_model(path)
+    x = np.random.default_rng(0).standard_normal((3, 20)).astype(np.float32)
+    for (_, _, a, _), (_, _, b, _) in zip(model.parameters(), loaded.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict_proba(x), model.predict_proba(x), rtol=1e-6)
+
+
+def test_a_cache_file_carries_the_choices_to_the_next_process(tmp_path, monkeypatch):
+    cache = tmp_path / "autotune.json"
+    monkeypatch.setenv("SCRATCHNET_AUTOTUNE_CACHE", str(cache))
+    monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
+    monkeypatch.setattr(
+        autotune, "measure", lambda *a, **k: {"CCC": 2.0, "FFC": 1.0, "CFC": 3.0, "FCC": 3.0}
+    )
+    assert autotune.choose(30, 20, 8, np.float32).code == "FFC"
+    assert cache.is_file()
+    autotune.clear_cache()  # a new process, as far as the cache goes
+    monkeypatch.setattr(autotune, "measure", lambda *a, **k: pytest.fail("measured again"))
+    assert autotune.choose(30, 20, 8, np.float32).code == "FFC"
+    cache.write_text("not json")  # a damaged cache is measured over, never an error
+    autotune.clear_cache()
+    monkeypatch.setattr(autotune, "measure", lambda *a, **k: {"CCC": 1.0, "FFC": 1.0})
+    assert autotune.choose(30, 20, 8, np.float32) == REFERENCE

@@ -114,6 +114,12 @@ CASES = [
     (["report", "MISSING"], 1, "MISSING: no such folder"),
     (["report", "DIR", "--data-dir", "MISSING"], 2, "--data-dir: MISSING does not exist"),
     (["report", "DIR"], 1, "neither a run folder"),
+    # serve (nothing here starts a server)
+    (["serve", "--port", "70000"], 2, "--port: expected a port number 0-65535"),
+    (["serve", "--port", "http"], 2, "--port: expected a port number"),
+    (["serve", "MISSING"], 1, "MISSING: no such file or folder to serve"),
+    (["serve", "MODEL"], 1, "MODEL: not a model file (.npz) nor a folder"),
+    (["serve", "DIR", "--data-dir", "MISSING"], 2, "--data-dir: MISSING does not exist"),
 ]
 
 

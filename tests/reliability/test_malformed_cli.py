@@ -135,7 +135,7 @@ CASES = {
     ),
     "model: empty file": (bad_model(_write(b"")), "not a scratchnet model file"),
     "model: truncated": (bad_model(_truncated_model), "corrupt or truncated model file"),
-    "model: pickle": (bad_model(_write(pickle.dumps({"weights": [1, 2]}))), "not a .npz"),
+    "model: pickle": (bad_model(_write(pickle.dumps({"weights": [1, 2]}))), "not a zip archive"),
     "model: object array": (bad_model(_object_array), "pickled Python objects"),
     "model: wrong shape": (bad_model(_wrong_shape), "has shape (8, 784), but Dense"),
     "model: missing array": (bad_model(_missing_array), "'layers.1.bias' is missing"),

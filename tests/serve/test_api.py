@@ -143,3 +143,36 @@ def test_inspect_shows_every_hidden_layer_and_the_templates(client, pictures):
     assert 1 <= len(templates) <= 8 and all(len(t["weights"]) == 784 for t in templates)
     contributions = [t["contribution"] for t in templates]
     assert contributions == sorted(contributions, reverse=True)
+
+
+def test_serving_one_model_file(served, pictures, cli, tmp_path):
+    """`scratchnet serve MODEL`: the page, the one model, and predict as the CLI answers."""
+    from starlette.testclient import TestClient
+
+    from scratchnet.serve.app import create_app
+
+    model = served / "loose.npz"
+    with TestClient(create_app([model]), base_url="http://127.0.0.1") as one:
+        assert "<canvas" in one.get("/").text
+        assert [m["name"] for m in one.get("/api/models").json()["models"]] == ["loose.npz"]
+        assert one.get("/api/runs").json() == {"runs": []}
+        response = one.post(
+            "/api/predict", content=pictures["zero.png"], headers={"Content-Type": "image/png"}
+        )
+    picture = tmp_path / "zero.png"
+    picture.write_bytes(pictures["zero.png"])
+    code, out, _ = cli("predict", model, picture, "--json")
+    (expected,) = json.loads(out)
+    assert code == 0 and response.status_code == 200
+    assert {**response.json(), "image": None} == {**expected, "image": None}
+
+
+def test_serve_refuses_a_path_that_is_not_a_model_or_folder(served, tmp_path):
+    from scratchnet.errors import ScratchnetError
+    from scratchnet.serve.catalog import Catalog
+
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    for path, words in ((text, "not a model file"), (tmp_path / "gone", "no such file")):
+        with pytest.raises(ScratchnetError, match=words):
+            Catalog([path])

@@ -250,7 +250,7 @@ def test_live_view_sees_a_run_train(page, server, data_dir):
             "--hidden",
             "16",
             "--epochs",
-            "3",
+            "4",
             "--validation-size",
             "1000",
             "--data-dir",
@@ -262,16 +262,35 @@ def test_live_view_sees_a_run_train(page, server, data_dir):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    card = ".live-run[data-run=live1]"
     try:
-        page.wait_for_selector(".live-run[data-run=live1]", timeout=60000)
-        assert _until(
-            page,
-            "Number(document.querySelector('.live-run[data-run=live1]').dataset.epochs) >= 1",
-            90,
+        page.wait_for_selector(card, timeout=60000)
+        # An epoch has ended and the run is still training: the curve grows while it runs.
+        growing = (
+            f"Number(document.querySelector('{card}').dataset.epochs) >= 1 && "
+            f"document.querySelector('{card} .live-text').textContent.startsWith('epoch ')"
         )
+        assert _until(page, growing, 90), page.locator(card).text_content()
+        assert page.locator(f"{card} progress").count() == 1
         assert "new run: live1" in page.locator("#notice").text_content()
         assert training.wait(timeout=120) == 0
+        done = f"document.querySelector('{card} .live-text').textContent.startsWith('done after 4')"
+        assert _until(page, done, 30), page.locator(card).text_content()
     finally:
         if training.poll() is None:
             training.kill()
         training.communicate()
+
+
+def test_a_photo_goes_through_the_same_view(page, tmp_path):
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (300, 240), (235, 230, 220))  # greyish paper, landscape
+    ImageDraw.Draw(photo).line([(150, 40), (150, 200)], fill=(30, 30, 40), width=18)
+    path = tmp_path / "digit.png"
+    photo.save(path)
+    page.set_input_files("#photo", str(path))
+    status = "document.getElementById('draw-status').textContent.startsWith('photo digit.png: ')"
+    assert _until(page, status), page.locator("#draw-status").text_content()
+    assert page.locator("#answer").text_content() == "1"
+    assert page.locator("#layers canvas").count() == 1

@@ -133,3 +133,35 @@ def test_a_model_file_with_pickled_objects_is_refused_unread(client, served, tmp
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     assert "error" in models["evil.npz"]
     assert not marker.exists()
+
+
+def test_a_run_whose_history_links_out_is_not_served(client, served):
+    import json
+
+    outside = served.parent / "outside.json"
+    outside.write_text(json.dumps({"epochs": [{"epoch": 1, "loss": "TOP SECRET"}]}))
+    history = served / "runs" / "b" / "history.json"
+    history.unlink()
+    try:
+        os.symlink(outside, history)
+    except OSError:
+        pytest.skip("this file system has no symbolic links")
+    client.app.state.studio.catalog.refresh()
+    runs = client.get("/api/runs")
+    assert "runs/b" not in {r["name"] for r in runs.json()["runs"]}
+    for url in ("/api/runs/runs/b/history", "/api/models/runs/b/mistakes", "/reports/runs/b"):
+        response = client.get(url)
+        assert response.status_code == 404 and "TOP SECRET" not in response.text, url
+    assert "TOP SECRET" not in runs.text
+
+
+def test_a_loopback_address_of_ones_own_is_accepted(served):
+    from starlette.testclient import TestClient
+
+    from scratchnet.cli.serve import _host_names
+    from scratchnet.serve.app import create_app
+
+    app = create_app([served], hosts=_host_names("127.0.0.2"))
+    with TestClient(app, base_url="http://127.0.0.2:8000") as other:
+        assert other.get("/api/runs").status_code == 200
+        assert other.get("/api/runs", headers={"Host": "evil.example"}).status_code == 400

@@ -49,3 +49,9 @@ def test_html_holds_the_table_and_an_inline_png():
 def test_html_of_an_empty_history_is_a_table_only():
     page = History()._repr_html_()
     assert "<table" in page and "<img" not in page
+
+
+def test_the_figure_shows_itself_in_jupyter_without_pyplot():
+    pytest.importorskip("matplotlib")
+    png = make_history().plot()._repr_png_()  # what IPython calls for a cell's value
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

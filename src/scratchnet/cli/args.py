@@ -194,6 +194,15 @@ def data_options(parser: argparse.ArgumentParser, dataset_default: str | None = 
         help="a folder holding mnist/ or fashion-mnist/ (the four IDX files) "
         "[default: $SCRATCHNET_DATA, then the cache, then a download]",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="your own data instead of --dataset: a folder of class folders of pictures (with "
+        "train/ and test/ inside, or a test split held out), a CSV with a label column and 784 "
+        "pixel columns, or an .npz with x and y arrays",
+    )
 
 
 def optional_positive_float(text: str) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -169,15 +168,16 @@ def _diagnose_saved(args: argparse.Namespace):
             f"{args.model}: the model takes {model.n_in} inputs; "
             f"{dataset} images have {int(np.prod(x_test.shape[1:]))} pixels"
         )
+    from ..runs import check_config, history_paths, read_history_file
+
+    config = model.metadata.get("config")
+    if config is not None:
+        check_config(config, args.model)  # the settings diagnose reads must be valid ones
+
     history = None
-    history_path = (
-        Path(args.model).with_suffix("").with_name(Path(args.model).stem + ".history.json")
-    )
-    if history_path.is_file():
-        try:
-            history = json.loads(history_path.read_text(encoding="utf-8"))["epochs"]
-        except (ValueError, KeyError) as exc:
-            raise ScratchnetError(f"{history_path}: unreadable history ({exc})") from None
+    history_path = history_paths(args.model)[1]  # MODEL.history.json, beside it
+    if history_path.exists():
+        history = read_history_file(history_path)  # checked: a bad one is a RunFileError
     x = images_to_features(x_test[:1000], model.dtype)
     labels = y_test[:1000].astype(np.int64)
     records, findings = diagnose_model(
@@ -185,7 +185,7 @@ def _diagnose_saved(args: argparse.Namespace):
         x,
         labels,
         history=history,
-        config=model.metadata.get("config"),
+        config=config,
         loss=SoftmaxCrossEntropy(),
     )
     accuracy = model.metadata.get("test_accuracy")

@@ -16,7 +16,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.description = (
         "Accuracy, per-class precision and recall, and the confusion matrix of a saved model "
-        "on its data set's test set."
+        "on its data set's test set (with --data, or for a model trained on your own data, "
+        "the test split of that data)."
     )
     parser.add_argument("model", type=Path, help="a model file written by scratchnet train")
     data_options(parser, dataset_default=None)
@@ -38,8 +39,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..train.metrics import confusion_matrix, per_class_scores
 
     model = _load_for_eval(args.model)
-    dataset = args.dataset or model.metadata.get("dataset") or "mnist"
-    _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
+    own = getattr(args, "data", None) or model.metadata.get("data")
+    if own is not None and args.dataset is None:
+        from ..data.own import load_own
+
+        dataset = str(own)  # the test split of the user's data: the one train held out
+        data = load_own(own)
+        _, (x_test, y_test) = data
+        trained = model.metadata.get("class_names")
+        if isinstance(trained, list) and trained != list(data.class_names):
+            raise ScratchnetError(
+                f"{args.model} was trained on the classes {trained}; {own} holds "
+                f"{list(data.class_names)}"
+            )
+    else:
+        dataset = args.dataset or model.metadata.get("dataset") or "mnist"
+        _, (x_test, y_test) = load_dataset(dataset, args.data_dir, progress=not args.json and None)
     labels = y_test.astype(np.int64)
     if labels.max() >= model.n_out:
         raise ScratchnetError(

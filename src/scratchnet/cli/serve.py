@@ -46,8 +46,11 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
         "[default: 127.0.0.1]",
     )
     serve.add_argument("--port", type=_port, default=8000, help="[default: 8000]")
+    from .args import existing_dir
+
     serve.add_argument(
         "--data-dir",
+        type=existing_dir,
         default=None,
         metavar="DIR",
         help="where the test sets are, for the Mistakes view [the run's, $SCRATCHNET_DATA...]",
@@ -61,6 +64,14 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _host_names(host: str) -> list[str]:
+    """The Host header values a loopback server accepts: the loopback names and its own."""
+    from ..serve.app import LOOPBACK_HOSTS
+
+    bare = host.strip("[]").lower()
+    return sorted({*LOOPBACK_HOSTS, bare, f"[{bare}]"})
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -97,8 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = None
     app = create_app(
         args.paths,
-        hosts=None if loopback else ["*"],
-        data_dir=args.data_dir,
+        hosts=_host_names(args.host) if loopback else ["*"],
+        data_dir=str(args.data_dir) if args.data_dir else None,
         stopping=lambda: server is not None and server.should_exit,
     )
     sock = _bind(args.host, args.port)

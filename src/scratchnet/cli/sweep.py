@@ -296,6 +296,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ArgumentError(str(exc)) from None
     from ..data import load_dataset
     from ..runs import SweepDir
+    from ..runs.workflow import load_data
 
     SweepDir(args.out).preflight()  # every output checked before anything is read or made
     executor = make_executor(
@@ -305,7 +306,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     # The data are read (and checked) here, once, before the sweep's folder exists, and sent
     # to the workers: a sweep without data leaves nothing behind.
-    data = load_dataset(base.dataset, base.data_dir, progress=False)
+    if base.data:
+        data = load_data(base)  # --data: the user's own data
+    else:
+        data = load_dataset(base.dataset, base.data_dir, progress=False)
     params = list(labels)
 
     def label(params_: dict[str, Any]) -> str:

@@ -38,6 +38,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if given.get("dataset") is None:
         given.pop("dataset", None)
     given["data_dir"] = str(args.data_dir) if args.data_dir else None
+    if given.get("data") is not None and (given.get("dataset") or args.data_dir):
+        raise ArgumentError(
+            "--data trains on your own data; drop --dataset and --data-dir (they choose MNIST "
+            "or Fashion-MNIST)"
+        )
+    if given.get("data") is not None and "validation_size" not in given:
+        from ..data.own import default_validation_size, load_own
+
+        # Own data: a validation share that suits its size (MNIST's 5,000 would be most of it).
+        given["validation_size"] = default_validation_size(len(load_own(given["data"]).train[1]))
     preset = getattr(args, "preset", None)
     _check_early_stopping(given, preset)
     try:
@@ -68,7 +78,7 @@ def _check_early_stopping(given: dict, preset: str | None) -> None:
 def describe(config: TrainConfig) -> str:
     """Every setting of the run, on a few lines (a preset's settings spelled out)."""
     hidden = ",".join(map(str, config.hidden)) or "none"
-    head = f"training {config.dataset}"
+    head = f"training on {config.data}" if config.data else f"training {config.dataset}"
     if config.preset:
         head += f" with preset {config.preset!r}"
     settings = {
@@ -277,6 +287,10 @@ def _preflight(run: RunDir | None, output: Path, option: str) -> None:
 
 
 def _load_data(args: argparse.Namespace, config: TrainConfig):
+    if config.data:  # the user's own data (--data)
+        from ..runs.workflow import load_data
+
+        return load_data(config)
     from ..data import load_dataset
 
     return load_dataset(config.dataset, config.data_dir, progress=None if not args.quiet else False)
@@ -381,7 +395,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     f"with {_resume_command(run.path)}, or delete {checkpoint} to start afresh"
                 )
     else:
-        output = args.output or Path(f"scratchnet-{config.dataset}.npz")
+        name = Path(config.data).stem if config.data else config.dataset
+        output = args.output or Path(f"scratchnet-{name}.npz")
         checkpoint = None
         _preflight(None, output, "--output")
     stop = StopRequest()

@@ -116,12 +116,22 @@ def load_csv(
             "(28x28 images, one row each)"
         )
     _check_field_counts(path, len(header))
-    pixels = _read_columns(path, pixel_columns, np.float32)
+    try:  # numeric labels (Kaggle's): one pass reads everything
+        table = _read_columns(path, list(range(len(header))), np.float32)
+        pixels, labels_text = table[:, pixel_columns], table[:, label_column]
+        if not np.array_equal(labels_text, np.rint(labels_text)):
+            raise DataError("labels with decimals: read them as text")
+        labels_text = labels_text.astype(np.int64)
+    except DataError:  # text labels, or a bad row: read the columns apart (and name the row)
+        pixels = _read_columns(path, pixel_columns, np.float32)
+        labels_text = _read_columns(path, [label_column], str)
     _check_rows(path, pixels)
-    labels_text = _read_columns(path, [label_column], str)
-    empty = np.flatnonzero(np.char.str_len(np.char.strip(labels_text.astype(str))) == 0)
-    if empty.size:
-        raise DataError(f"{path}: an empty label at line {empty[0] + 2}; fill or remove that row")
+    if labels_text.dtype.kind in "US":
+        empty = np.flatnonzero(np.char.str_len(np.char.strip(labels_text)) == 0)
+        if empty.size:
+            raise DataError(
+                f"{path}: an empty label at line {empty[0] + 2}; fill or remove that row"
+            )
     labels, classes = encode_labels(labels_text)
     images = check_pixels(pixels.astype(np.uint8), str(path))
     train, test = hold_out_test(images, labels, test_size=test_size, seed=seed)

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 
 from scratchnet.errors import DataError, IDXError
-from scratchnet.fileio import atomic_write
+from scratchnet.fileio import atomic_write, check_input_file
 
 # Type code -> element type; IDX stores multi-byte numbers big-endian.
 DTYPES: dict[int, np.dtype] = {
@@ -151,6 +151,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     stream is corrupt or truncated.
     """
     name = str(path)
+    check_input_file(path, what="IDX file", error=DataError)  # a FIFO is never opened
     try:
         file = open(path, "rb")  # closed by the with below
     except FileNotFoundError:

@@ -7,7 +7,6 @@ the content (cheap next to the gzip decompression). It does not search or downlo
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from scratchnet.data import catalog
 from scratchnet.data.catalog import DatasetSpec
 from scratchnet.data.idx import idx_data, idx_header, read_idx
 from scratchnet.errors import DataError
+from scratchnet.fileio import read_npz
 
 Split = tuple[np.ndarray, np.ndarray]
 Splits = tuple[Split, Split]
@@ -113,26 +113,28 @@ def load_idx_files(spec: DatasetSpec, files: dict[str, Path]) -> Splits:
 def load_npz(spec: DatasetSpec, path: Path) -> Splits:
     """Read and check keras' mnist.npz (x_train, y_train, x_test, y_test), refusing pickles.
 
-    Its arrays are checked for shape, dtype and labels but not hashed: we know the SHA-256 of
-    the archive file (checked on download), not of the arrays a re-saved archive would hold.
+    The archive is read as model files are (scratchnet.fileio.read_npz): each .npy header must
+    parse and describe exactly the bytes the member holds, so a forged shape cannot make this
+    allocate more than the file holds; arrays beyond the four are refused. Its arrays are then
+    checked for shape, dtype and labels but not hashed: we know the SHA-256 of the archive file
+    (checked on download), not of the arrays a re-saved archive would hold.
     """
-    try:
-        # Open the file ourselves: np.load(path) leaks its handle when the zip is broken.
-        with open(path, "rb") as handle:
-            if handle.read(4) != b"PK\x03\x04":  # else np.load reads a .npy or a pickle
-                raise ValueError("not a zip archive")
-            handle.seek(0)
-            with np.load(handle, allow_pickle=False) as archive:
-                missing = [key for key in catalog.NPZ_KEYS if key not in archive.files]
-                arrays = {} if missing else {key: archive[key] for key in catalog.NPZ_KEYS}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a valid NumPy .npz archive ({exc}); {_FIX}") from None
+    arrays = read_npz(
+        path, error=DataError, what="NumPy .npz archive", fix=_FIX, title="valid NumPy .npz archive"
+    )
+    missing = [key for key in catalog.NPZ_KEYS if key not in arrays]
     if missing:
         raise DataError(
             f"{path}: the archive lacks {', '.join(missing)}; expected arrays "
             f"{', '.join(catalog.NPZ_KEYS)}; {_FIX}"
         )
-    arrays = {key: np.ascontiguousarray(value) for key, value in arrays.items()}
+    unknown = sorted(set(arrays) - set(catalog.NPZ_KEYS))
+    if unknown:
+        raise DataError(
+            f"{path}: the archive holds arrays other than {', '.join(catalog.NPZ_KEYS)} "
+            f"({', '.join(map(repr, unknown[:3]))}); is it keras' {catalog.NPZ_NAME}?"
+        )
+    arrays = {key: np.ascontiguousarray(arrays[key]) for key in catalog.NPZ_KEYS}
     check_split(spec, "train", arrays["x_train"], arrays["y_train"], str(path))
     check_split(spec, "test", arrays["x_test"], arrays["y_test"], str(path))
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -133,16 +133,39 @@ def encode_labels(values: np.ndarray, names: Sequence[str] | None = None):
     return codes, tuple(names)
 
 
+_LAST: dict[tuple, OwnData] = {}  # the last data set loaded, for the next run in this process
+
+
 def load_own(
     path: str | os.PathLike[str], *, test_size: int | None = None, seed: int = 0
 ) -> OwnData:
     """Load a user's data set by what `path` is: a folder (load_folder), a .csv (load_csv) or
-    an .npz (load_npz). Raises DataError naming the path and what it accepts."""
+    an .npz (load_npz). Raises DataError naming the path and what it accepts.
+
+    The test split is drawn with `seed` (0 by default, whatever the training seed, so that every
+    run on the same data is scored on the same test set). The last data set loaded is kept (its
+    arrays read-only): a command that sizes its splits and then trains reads the pictures once.
+    """
+    where = Path(path).expanduser()
+    try:
+        stamp = where.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (str(where.resolve()), stamp, test_size, seed)
+    if key not in _LAST:
+        data = _load(where, test_size=test_size, seed=seed)
+        for array in (*data.train, *data.test):
+            array.setflags(write=False)  # shared with later calls: nobody may change them
+        _LAST.clear()
+        _LAST[key] = data
+    return _LAST[key]
+
+
+def _load(where: Path, *, test_size: int | None, seed: int) -> OwnData:
     from .csvfile import load_csv
     from .folder import load_folder
     from .npzfile import load_npz
 
-    where = Path(path).expanduser()
     if where.is_dir():
         return load_folder(where, test_size=test_size, seed=seed)
     suffix = where.suffix.lower()

@@ -111,6 +111,10 @@ _DATA_CACHE: dict[tuple[str, str | None], Any] = {}
 def _load(config: TrainConfig):
     from ..data import load_dataset
 
+    if config.data:
+        from ..data.own import load_own
+
+        return load_own(config.data)  # kept by load_own for the next trial
     key = (config.dataset, config.data_dir)
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()  # one data set at a time: MNIST is 55 MB

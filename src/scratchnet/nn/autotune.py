@@ -13,6 +13,11 @@ Results are those of the reference layout up to float rounding (BLAS may sum in 
 and deterministic for a given layout, which a checkpoint records so that a resumed run stays
 bitwise. `set_enabled(False)` (the command line's --no-autotune) or SCRATCHNET_AUTOTUNE=0 keeps
 the reference layout everywhere. Products under MIN_FLOPS keep it too: their timings are noise.
+
+Separate processes measure afresh, so two runs may choose differently where layouts are close
+(and then differ in the last bits). SCRATCHNET_AUTOTUNE_CACHE=FILE keeps the choices in a JSON
+file, keyed by CPU model, BLAS kernel and thread count as well: later runs on the machine reuse
+them, measuring nothing, and train bitwise alike.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ MIN_FLOPS = 4e6
 # while under BUDGET_SECONDS, at most MAX_ROUNDS. The minimum over rounds is robust to load.
 MIN_ROUNDS, MAX_ROUNDS, BUDGET_SECONDS = 3, 12, 0.02
 # A layout must beat the reference by this factor to replace it (no switching on noise).
-MARGIN = 0.97
+MARGIN = 0.95
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +141,11 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
     key = (n_in, n_out, batch, dtype.str, x_order, _threads())
     entry = _cache.get(key)
     if entry is None:
-        seconds = measure(n_in, n_out, batch, dtype, x_order)
+        entry = _from_disk(key)
+        if entry is not None:
+            _cache[key] = entry
+    if entry is None:
+        seconds = measure(n_in, n_out, batch, dtype, x_order, single_thread=key[-1] == 1)
         entry = _cache[key] = {
             "n_in": n_in,
             "n_out": n_out,
@@ -147,7 +156,78 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
             "seconds": seconds,
             "chosen": pick(seconds, x_order),
         }
+        _to_disk(key, entry)
     return Layout.parse(entry["chosen"])
+
+
+def _machine() -> str:
+    """The CPU model and BLAS kernel: measurements from one do not carry to another."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                model,
+            )
+    except OSError:
+        pass
+    try:
+        from ..threads import blas_info
+    except ImportError:  # pragma: no cover
+        return model
+    kernels = [
+        f"{info.get('internal_api')} {info.get('version')} {info.get('architecture')}"
+        for info in blas_info()
+    ]
+    return " / ".join([model, *kernels, f"numpy {np.__version__}"])
+
+
+def _disk_key(key: tuple) -> str:
+    return _machine() + " | " + " ".join(str(part) for part in key)
+
+
+def _cache_file() -> str | None:
+    return os.environ.get("SCRATCHNET_AUTOTUNE_CACHE") or None
+
+
+def _read_disk(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}  # missing or unreadable: measure, and write a good one
+    return data if isinstance(data, dict) else {}
+
+
+def _from_disk(key: tuple) -> dict[str, Any] | None:
+    path = _cache_file()
+    if path is None:
+        return None
+    entry = _read_disk(path).get(_disk_key(key))
+    try:
+        Layout.parse(entry["chosen"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    return entry
+
+
+def _to_disk(key: tuple, entry: dict[str, Any]) -> None:
+    import json
+
+    from ..fileio import atomic_write
+
+    path = _cache_file()
+    if path is None:
+        return
+    data = _read_disk(path)
+    data[_disk_key(key)] = entry
+    try:
+        with atomic_write(path, "w") as handle:
+            json.dump(data, handle, indent=1)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a measurement
 
 
 def pick(seconds: dict[str, float], x_order: str = "C") -> str:
@@ -159,8 +239,34 @@ def pick(seconds: dict[str, float], x_order: str = "C") -> str:
     return best
 
 
-def measure(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -> dict[str, float]:
-    """Seconds per training step of each candidate layout's three products at these shapes.
+def measure(
+    n_in: int,
+    n_out: int,
+    batch: int,
+    dtype: Any,
+    x_order: str = "C",
+    *,
+    single_thread: bool = False,
+) -> dict[str, float]:
+    """Seconds per training step of each candidate layout's three products at these shapes
+    (their sum; measure_products has them one by one)."""
+    products = measure_products(n_in, n_out, batch, dtype, x_order, single_thread=single_thread)
+    return {code: sum(seconds) for code, seconds in products.items()}
+
+
+def measure_products(
+    n_in: int,
+    n_out: int,
+    batch: int,
+    dtype: Any,
+    x_order: str = "C",
+    *,
+    single_thread: bool = False,
+) -> dict[str, tuple[float, float, float]]:
+    """Seconds of each candidate layout's forward, weight-gradient and input-gradient product.
+
+    single_thread: BLAS runs in the calling thread, so its CPU time (time.thread_time) is the
+    product's cost even while other processes share the cores; otherwise wall time counts.
 
     The candidates are every weight and output order; the input gradient goes back in the
     input's own order (so the layer below reads its gradient in the layout it wrote its
@@ -193,17 +299,17 @@ def measure(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -
     for functions in products.values():  # warm-up: page faults, BLAS buffers, thread start
         for function in functions:
             function()
-    clock = time.perf_counter
-    started = clock()
+    clock = time.thread_time if single_thread else time.perf_counter
+    started = time.perf_counter()
     for rounds in range(1, MAX_ROUNDS + 1):
         for code, functions in products.items():
             for i, function in enumerate(functions):
                 t0 = clock()
                 function()
                 best[code, i] = min(best[code, i], clock() - t0)
-        if rounds >= MIN_ROUNDS and clock() - started > BUDGET_SECONDS:
+        if rounds >= MIN_ROUNDS and time.perf_counter() - started > BUDGET_SECONDS:
             break
-    return {code: sum(best[code, i] for i in range(3)) for code in products}
+    return {code: (best[code, 0], best[code, 1], best[code, 2]) for code in products}
 
 
 def layouts(model: Any) -> list[str | None]:
@@ -236,6 +342,7 @@ __all__ = [
     "enabled",
     "layouts",
     "measure",
+    "measure_products",
     "measurements",
     "order_of",
     "pick",

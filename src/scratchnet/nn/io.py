@@ -90,7 +90,9 @@ def load_model(path: str | os.PathLike) -> Sequential:
     wrong-version or pickle-bearing file, or one whose arrays do not fit its architecture.
     """
     path = Path(path)
-    arrays = read_npz(path, error=ModelFileError, what="model file", fix=_FIX)
+    arrays = read_npz(
+        path, error=ModelFileError, what="model file", fix=_FIX, title="scratchnet model file"
+    )
     header = _read_header(path, arrays)
     try:
         return _build(path, header, arrays)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ScratchnetError
-from ..runs.rundir import REPORT, RunDir
+from ..runs.rundir import REPORT, RunDir, check_config
 from .html import Page
 from .plots import PLOT_EXTRA, have_matplotlib
 from .tables import format_value
@@ -49,8 +49,8 @@ def build_run_report(
     metadata = getattr(model, "metadata", {}) or {}
     config = run.read_config()
     if config is None:
-        config = metadata.get("config")
-        config = dict(config) if isinstance(config, dict) else {}
+        saved = metadata.get("config")
+        config = dict(check_config(saved, run.model_path)) if saved is not None else {}
     history = run.read_history()
     diagnosis = run.read_diagnosis()
     dataset = config.get("dataset") or metadata.get("dataset") or "mnist"

@@ -11,6 +11,7 @@ from .config import AUGMENTATIONS, TrainConfig
 from .rundir import (
     RunDir,
     SweepDir,
+    check_config,
     find_folders,
     history_paths,
     open_folder,
@@ -25,6 +26,7 @@ __all__ = [
     "SweepDir",
     "TrainConfig",
     "TrainResult",
+    "check_config",
     "find_folders",
     "history_paths",
     "make_augmenter",

@@ -42,6 +42,7 @@ class TrainConfig:
 
     dataset: str = "mnist"
     data_dir: str | None = None
+    data: str | None = None  # the user's own data (folder, .csv, .npz): data.own.load_own
     hidden: tuple[int, ...] = (512, 256)
     activation: str = "relu"
     init: str = "he-normal"
@@ -80,6 +81,10 @@ class TrainConfig:
                     f"data_dir must be a folder name or None; received data_dir={self.data_dir!r}"
                 )
             self.data_dir = os.fspath(self.data_dir)
+        if self.data is not None:
+            if not isinstance(self.data, str | os.PathLike):
+                raise ValueError(f"data must be a path or None; received data={self.data!r}")
+            self.data = os.fspath(self.data)
         for name in ("nesterov", "batch_norm"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ValueError(

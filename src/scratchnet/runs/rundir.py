@@ -162,8 +162,9 @@ def _number(text: str, path: Path, line: int, column: str) -> int | float:
         ) from None
 
 
-def _check_config(data: Any, path: Path) -> dict[str, Any]:
-    schemas.validate(data, dict, str(path))
+def check_config(data: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """`data` if it is a valid TrainConfig as a dict (JSON), else RunFileError naming `path`."""
+    schemas.validate(data, dict, f"{path}:")
     from .config import TrainConfig
 
     try:
@@ -249,7 +250,7 @@ class RunDir:
         live progress."""
         path = Path(path)
         return path.is_dir() and any(
-            (path / name).is_file() for name in (MODEL, CONFIG, CHECKPOINT, HISTORY_JSON, PROGRESS)
+            (path / name).exists() for name in (MODEL, CONFIG, CHECKPOINT, HISTORY_JSON, PROGRESS)
         )
 
     def has_model(self) -> bool:
@@ -260,10 +261,10 @@ class RunDir:
         """config.json as a dict of TrainConfig's fields (checked by TrainConfig), or None."""
         live = self.progress()
         if live is not None and "config" in live:
-            return _check_config(live["config"], self.progress_path)
+            return check_config(live["config"], self.progress_path)
         if not self.config_path.exists():
             return None
-        return _check_config(_read_json(self.config_path, "run configuration"), self.config_path)
+        return check_config(_read_json(self.config_path, "run configuration"), self.config_path)
 
     def read_history(self) -> list[dict[str, Any]]:
         """The per-epoch rows: a live run's so far, else history.json, else history.csv; []
@@ -281,7 +282,7 @@ class RunDir:
         if not self.diagnosis_path.exists():
             return None
         data = _read_json(self.diagnosis_path, "diagnosis")
-        return schemas.validate(data, schemas.DIAGNOSIS, str(self.diagnosis_path))
+        return schemas.validate(data, schemas.DIAGNOSIS, f"{self.diagnosis_path}:")
 
     def read_checkpoint(self):
         """The SavedCheckpoint (scratchnet.train.checkpoint.load_checkpoint), or None."""
@@ -304,7 +305,7 @@ class RunDir:
             return None
         try:
             data = _read_json(self.progress_path, "progress file")
-            schemas.validate(data, _PROGRESS, str(self.progress_path))
+            schemas.validate(data, _PROGRESS, f"{self.progress_path}:")
         except RunFileError:
             return None  # a progress file is advisory: a bad one means "not live"
         if data["host"] != socket.gethostname():
@@ -532,7 +533,7 @@ class SweepDir:
 
     @classmethod
     def looks_like(cls, path: str | os.PathLike) -> bool:
-        return (Path(path) / SWEEP_LOG).is_file()
+        return (Path(path) / SWEEP_LOG).exists()  # a FIFO too: read_trials refuses it
 
     def read_trials(self, *, missing_ok: bool = False) -> list[dict[str, Any]]:
         """The records of sweep.jsonl in the order written, later duplicates dropped. A last
@@ -556,9 +557,9 @@ class SweepDir:
                     f"{self.log_path}: line {number} is not valid JSON ({exc}); delete that "
                     "line to run its trial again"
                 ) from None
-            where = f"{self.log_path}: line {number}"
+            where = f"{self.log_path}: line {number}:"
             schemas.validate(record, schemas.TRIAL, where)
-            schemas.check_history_rows(record.get("history", []), f"{where}: history")
+            schemas.check_history_rows(record.get("history", []), f"{where} history")
             if record["trial"] not in seen:
                 seen.add(record["trial"])
                 records.append(record)
@@ -569,7 +570,7 @@ class SweepDir:
         if not self.summary_path.exists():
             return None
         data = _read_json(self.summary_path, "sweep summary")
-        return schemas.validate(data, schemas.SUMMARY, str(self.summary_path))
+        return schemas.validate(data, schemas.SUMMARY, f"{self.summary_path}:")
 
     def write_summary(self, summary: Mapping[str, Any]) -> Path:
         return _write_json(self.summary_path, dict(summary))

@@ -82,11 +82,17 @@ def _show(value: Any) -> str:
 
 
 def _fail(where: str, wants: str, value: Any) -> RunFileError:
-    return RunFileError(f"{where}: expected {wants}; received {_show(value)}")
+    return RunFileError(f"{where.rstrip(':')}: expected {wants}; received {_show(value)}")
+
+
+def _child(where: str, key: Any) -> str:
+    """'run/config.json:' + 'hidden' -> 'run/config.json: hidden'; 'a' + 'b' -> 'a.b'."""
+    return f"{where} {key}" if where.endswith(":") else f"{where}.{key}"
 
 
 def validate(value: Any, schema: Any, where: str) -> Any:
-    """`value` if it follows `schema`, else RunFileError naming `where` and the bad entry."""
+    """`value` if it follows `schema`, else RunFileError naming `where` and the bad entry.
+    `where` is the file ('run/summary.json:', with its colon) or a place in it."""
     if isinstance(schema, Check):
         if not schema.test(value):
             raise _fail(where, schema.wants, value)
@@ -97,14 +103,16 @@ def validate(value: Any, schema: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise _fail(where, "a list", value)
         if schema.max_len is not None and len(value) > schema.max_len:
-            raise RunFileError(f"{where}: more than {schema.max_len} entries ({len(value)})")
+            raise RunFileError(
+                f"{where.rstrip(':')}: more than {schema.max_len} entries ({len(value)})"
+            )
         for index, item in enumerate(value):
             validate(item, schema.item, f"{where}[{index}]")
     elif isinstance(schema, MapOf):
         if not isinstance(value, dict):
             raise _fail(where, "an object", value)
         for key, item in value.items():
-            validate(item, schema.value, f"{where}.{key}")
+            validate(item, schema.value, _child(where, key))
     elif isinstance(schema, Obj):
         _validate_object(value, schema, where)
     elif isinstance(schema, type | tuple):
@@ -126,17 +134,17 @@ def _validate_object(value: Any, schema: Obj, where: str) -> None:
         raise _fail(where, "an object", value)
     missing = [key for key in schema.required if key not in value]
     if missing:
-        raise RunFileError(f"{where}: missing {', '.join(map(repr, missing))}")
+        raise RunFileError(f"{where.rstrip(':')}: missing {', '.join(map(repr, missing))}")
     known = {**schema.required, **schema.optional}
     unknown = [key for key in value if key not in known]
     if unknown and not schema.extra:
         raise RunFileError(
-            f"{where}: unknown entr{'y' if len(unknown) == 1 else 'ies'} "
+            f"{where.rstrip(':')}: unknown entr{'y' if len(unknown) == 1 else 'ies'} "
             f"{', '.join(map(repr, unknown[:5]))}"
         )
     for key, item_schema in known.items():
         if key in value:
-            validate(value[key], item_schema, f"{where}.{key}")
+            validate(value[key], item_schema, _child(where, key))
 
 
 # -- the schemas of a run folder's files --------------------------------------------------

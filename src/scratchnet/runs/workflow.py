@@ -89,7 +89,12 @@ class Training:
 # -- the steps ------------------------------------------------------------------------------
 def load_data(config: TrainConfig, *, data=None, progress: bool | None = None) -> Splits:
     """((x_train, y_train), (x_test, y_test)): `data` as given (checked for its shape), else
-    the data set config.dataset from config.data_dir / SCRATCHNET_DATA / the cache."""
+    the data set config.dataset from config.data_dir / SCRATCHNET_DATA / the cache, or the
+    user's own data config.data (data.own.load_own: the same test split for every run)."""
+    if data is None and config.data:
+        from ..data.own import load_own
+
+        data = load_own(config.data)
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, progress=progress)
     try:
@@ -240,7 +245,8 @@ def describe_model(
 ) -> dict[str, Any]:
     """The metadata a trained model carries in its file."""
     return {
-        "dataset": config.dataset,
+        "dataset": config.dataset if not config.data else "own",
+        **({"data": config.data} if config.data else {}),
         "class_names": list(names),
         "input": {"shape": list(input_shape), "scale": "pixels / 255"},
         "config": config.to_dict(),
@@ -283,7 +289,34 @@ def check_resumable(resume: SavedCheckpoint, config: TrainConfig) -> None:
         )
 
 
+def check_resume_fits(resume: SavedCheckpoint, start, n_fit: int, config: TrainConfig) -> None:
+    """The checkpoint's position must lie inside this run: its epoch within config.epochs + 1,
+    its step and example order within this training set (CheckpointError otherwise)."""
+    from ..errors import CheckpointError
+
+    steps = math.ceil(n_fit / config.batch_size)
+    saved_steps = resume.position.get("steps_per_epoch", steps)
+    problem = None
+    if start.epoch > config.epochs + 1:
+        problem = f"it is at epoch {start.epoch} of a run of {config.epochs} epochs"
+    elif saved_steps != steps or start.step > steps:
+        problem = f"it counts {saved_steps} steps per epoch; this data set gives {steps}"
+    elif len(start.history) != start.epoch - 1:
+        problem = f"it holds {len(start.history)} history rows for {start.epoch - 1} epochs"
+    elif start.order is not None and len(start.order) != n_fit:
+        problem = f"its example order has {len(start.order)} examples; this data set has {n_fit}"
+    if problem:
+        raise CheckpointError(
+            f"{resume.path}: the checkpoint does not fit this run ({problem}); give the data it "
+            "was made with, or delete it to start afresh"
+        )
+
+
 def _class_names(config: TrainConfig, n_classes: int) -> tuple[str, ...]:
+    if config.data:
+        from ..data.own import load_own
+
+        return tuple(load_own(config.data).class_names)  # the folder names, say (kept loaded)
     try:
         return tuple(class_names(config.dataset))
     except ValueError:
@@ -361,6 +394,7 @@ def train_classifier(
         start = resume.restore(
             model, training.optimizer, generators=training.generators, stateful=training.stateful
         )
+        check_resume_fits(resume, start, prepared.x_fit.shape[0], config)
     started = time.perf_counter()
     with blas_threads(threads):
         history = fit(

@@ -94,6 +94,17 @@ class Catalog:
             return False
         return any(real == root or real.is_relative_to(root) for root in self.roots)
 
+    def folder_inside(self, folder: Path) -> bool:
+        """Whether a folder and every file directly in it lie within the served PATHs: a run
+        whose history.json (say) is a symbolic link out is refused whole, whoever reads it."""
+        if not self.inside(folder):
+            return False
+        try:
+            children = list(os.scandir(folder))
+        except OSError:
+            return False
+        return all(self.inside(Path(child.path)) for child in children if child.is_symlink())
+
     def _scan(self) -> dict[tuple[str, str], Entry]:
         found: dict[tuple[str, str], Entry] = {}
         for root, label in zip(self.roots, self._labels, strict=True):
@@ -116,13 +127,16 @@ class Catalog:
                 dirnames[:] = []
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             names = {n for n in filenames if self.inside(here / n)}
-            if folders.is_sweep(here, names):
+            # A run or sweep folder with a file that links out is not served at all.
+            whole = len(names) == len(filenames)
+            if whole and folders.is_sweep(here):
                 yield "sweep", here
-            if folders.is_run(here, names):
+            if whole and folders.is_run(here):
                 yield "run", here
-                names -= {folders.MODEL, folders.CHECKPOINT}
+                own = folders.RunFolder(here).run  # its model and checkpoint are the run's
+                names -= {own.model_path.name, own.checkpoint_path.name}
             for name in sorted(names):
-                if name.endswith(".npz") and name != folders.CHECKPOINT:
+                if name.endswith(".npz"):
                     yield "model", here / name
 
     def get(self, kind: str, name: str) -> Entry:
@@ -130,12 +144,17 @@ class Catalog:
         if entry is None:
             self.refresh()
             entry = self.entries().get((kind, name))
-        if entry is None or not self.inside(entry.path):
+        if entry is None:
+            raise NotFound(f"no {kind} named {name!r} under the served paths")
+        inside = self.inside(entry.path) if kind == "model" else self.folder_inside(entry.path)
+        if not inside:
             raise NotFound(f"no {kind} named {name!r} under the served paths")
         return entry
 
     def of_kind(self, kind: str) -> list[Entry]:
-        return [entry for (k, _), entry in sorted(self.entries().items()) if k == kind]
+        found = [entry for (k, _), entry in sorted(self.entries().items()) if k == kind]
+        check = self.inside if kind == "model" else self.folder_inside
+        return [entry for entry in found if check(entry.path)]
 
     # -- models --------------------------------------------------------------------------------
     def model_file(self, name: str) -> Path:
@@ -144,17 +163,16 @@ class Catalog:
         entry = entries.get(("model", name)) or entries.get(("run", name))
         if entry is None:
             raise NotFound(f"no model named {name!r} under the served paths")
+        if entry.kind == "run" and not self.folder_inside(entry.path):
+            raise NotFound(f"no model named {name!r} under the served paths")
         path = folders.RunFolder(entry.path).model_path if entry.kind == "run" else entry.path
         if path is None or not self.inside(path):
             raise NotFound(f"{name!r} has no model file (yet)")
         return path
 
     def model_names(self) -> list[str]:
-        names = []
-        for (kind, name), entry in sorted(self.entries().items()):
-            if kind == "model" or (kind == "run" and folders.RunFolder(entry.path).model_path):
-                names.append(name)
-        return names
+        runs = [e.name for e in self.of_kind("run") if folders.RunFolder(e.path).model_path]
+        return sorted(runs + [e.name for e in self.of_kind("model")])
 
 
 def iso_date(seconds: float) -> str | None:

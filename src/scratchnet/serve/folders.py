@@ -1,54 +1,38 @@
-"""What the studio reads from one run or sweep folder, in one place.
+"""What the studio reads from run and sweep folders: runs.RunDir and runs.SweepDir, read
+tolerantly.
 
-A thin view over the files `scratchnet train --out` and `scratchnet sweep --out` write. It is the
-only module of serve/ that names those files, so that it can be swapped for runs.RunDir (the
-project's owner of a run folder's layout) without touching the rest. Every read is tolerant: a
-file being written, missing or malformed reads as absent, since a live run is read while it grows.
+RunDir and SweepDir own the folders' layout (every file name, the schemas); this adapter only
+turns their errors into "absent", since the studio reads folders while `scratchnet train` and
+`scratchnet sweep` write them, and shows what it can of a folder with a damaged file.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
-MODEL = "model.npz"
-CHECKPOINT = "checkpoint.npz"
-HISTORY = "history.json"
-CONFIG = "config.json"
-PROGRESS = "progress.json"
-REPORT = "report.html"
-SWEEP = "sweep.jsonl"
-SWEEP_SUMMARY = "summary.json"
-
-#: The files whose change means a run moved on (a new epoch, a new progress note, its end).
-RUN_MARKERS = (MODEL, CHECKPOINT, HISTORY, PROGRESS, CONFIG)
+from ..errors import ScratchnetError
+from ..runs import RunDir, SweepDir
 
 
-def is_run(folder: Path, names: set[str]) -> bool:
-    """A run folder holds a model, a checkpoint, a history or a progress note."""
-    return bool(names & {MODEL, CHECKPOINT, HISTORY, PROGRESS})
+def is_run(folder: Path) -> bool:
+    """A run folder: RunDir's files, or only the progress note of a run in its first epoch."""
+    run = RunDir(folder)
+    return RunDir.looks_like(folder) or run.progress_path.is_file()
 
 
-def is_sweep(folder: Path, names: set[str]) -> bool:
-    return SWEEP in names
+def is_sweep(folder: Path) -> bool:
+    return SweepDir.looks_like(folder)
 
 
-def read_json(path: Path) -> Any:
-    """The JSON in `path`, or None when it is missing, being written or malformed."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def signature(folder: Path, names: tuple[str, ...] = RUN_MARKERS) -> tuple:
-    """(size, mtime) of the files that change as a run goes on: equal signatures, same state."""
+def signature(folder: Path) -> tuple:
+    """(size, mtime) of every file a run writes: equal signatures, same state."""
     marks = []
-    for name in names:
+    for path in RunDir(folder).output_files():
         try:
-            stat = os.stat(folder / name)
+            stat = os.stat(path)
         except OSError:
             marks.append(None)
         else:
@@ -56,91 +40,69 @@ def signature(folder: Path, names: tuple[str, ...] = RUN_MARKERS) -> tuple:
     return tuple(marks)
 
 
+def _quietly(read, default):
+    try:
+        return read()
+    except (ScratchnetError, OSError, ValueError):
+        return default
+
+
 class RunFolder:
-    """One `scratchnet train --out` folder, read without trusting it."""
+    """One `scratchnet train --out` folder (a RunDir), every read tolerant."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.run = RunDir(path)
 
     @property
     def model_path(self) -> Path | None:
-        path = self.path / MODEL
-        return path if path.is_file() else None
+        return self.run.model_path if self.run.has_model() else None
 
     @property
     def report_path(self) -> Path | None:
-        path = self.path / REPORT
-        return path if path.is_file() else None
+        return self.run.report_path if self.run.report_path.is_file() else None
 
     def config(self) -> dict[str, Any]:
-        config = read_json(self.path / CONFIG)
-        return config if isinstance(config, dict) else {}
+        return _quietly(self.run.read_config, None) or {}
 
     def progress(self) -> dict[str, Any] | None:
-        """The note a running `scratchnet train --out` keeps: pid, epoch, epochs, step, steps."""
-        progress = read_json(self.path / PROGRESS)
-        return progress if isinstance(progress, dict) else None
+        """The live run's note (epoch, epochs, step, steps, updated...), None when not live."""
+        return _quietly(self.run.progress, None)
 
     def history(self) -> list[dict[str, Any]]:
-        """The per-epoch rows of history.json (rewritten after every epoch of a live run)."""
-        data = read_json(self.path / HISTORY)
-        if isinstance(data, dict):
-            data = data.get("epochs")
-        if not isinstance(data, list):
-            return []
-        return [row for row in data if isinstance(row, dict)]
-
-    def diagnosis(self) -> dict[str, Any] | None:
-        data = read_json(self.path / "diagnosis.json")
-        return data if isinstance(data, dict) else None
+        """The per-epoch rows (a live run's so far)."""
+        return _quietly(self.run.read_history, [])
 
     def training(self) -> bool:
-        """True while a `scratchnet train` writes here (it removes its progress note at the end)."""
         return self.progress() is not None
 
     def modified(self) -> float:
-        """The newest modification time (seconds since the epoch) among the run's files."""
         times = [0.0]
-        for name in RUN_MARKERS:
-            try:
-                times.append(os.stat(self.path / name).st_mtime)
-            except OSError:
-                pass
+        for path in self.run.output_files():
+            with contextlib.suppress(OSError):
+                times.append(os.stat(path).st_mtime)
         return max(times)
 
 
 class SweepFolder:
-    """One `scratchnet sweep --out` folder: its trials, each with its history."""
+    """One `scratchnet sweep --out` folder (a SweepDir): its trials, each with its history."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.sweep = SweepDir(path)
 
     def trials(self) -> list[dict[str, Any]]:
-        try:
-            lines = (self.path / SWEEP).read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return []
-        trials = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line being appended
-            if isinstance(record, dict):
-                trials.append(record)
-        return trials
+        return _quietly(lambda: self.sweep.read_trials(missing_ok=True), [])
 
     def summary(self) -> dict[str, Any]:
-        data = read_json(self.path / SWEEP_SUMMARY)
-        return data if isinstance(data, dict) else {}
+        return _quietly(self.sweep.read_summary, None) or {}
 
     @property
     def report_path(self) -> Path | None:
-        path = self.path / REPORT
-        return path if path.is_file() else None
+        return self.sweep.report_path if self.sweep.report_path.is_file() else None
 
     def modified(self) -> float:
         try:
-            return os.stat(self.path / SWEEP).st_mtime
+            return os.stat(self.sweep.log_path).st_mtime
         except OSError:
             return 0.0

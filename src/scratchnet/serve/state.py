@@ -203,8 +203,9 @@ class Studio:
                 entry = self.catalog.get(kind, name)
             except NotFound:
                 continue
-            path = entry.path / folders.REPORT
-            if path.is_file() and self.catalog.inside(path):
+            reader = folders.RunFolder if kind == "run" else folders.SweepFolder
+            path = reader(entry.path).report_path
+            if path is not None and self.catalog.inside(path):
                 return path
         raise NotFound(f"no report for {name!r} (build it with scratchnet report)")
 

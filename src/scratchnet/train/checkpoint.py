@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..fileio import atomic_write, remove_stale_parts
 from ..nn import autotune
 from ..nn.io import read_npz
 from .callbacks import Callback, TrainingState
+from .checkpoint_check import check_checkpoint
 from .fit import ResumePoint
 
 FORMAT_NAME = "scratchnet-checkpoint"
@@ -319,7 +319,6 @@ _HEADER_TYPES = {
     "generators": dict,
     "callbacks": dict,
 }
-_POSITION_KEYS = ("epoch", "step", "global_step", "loss_sum", "correct", "seen", "lr_scale")
 
 
 def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
@@ -329,7 +328,9 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
     wrong-version or pickle-bearing file. Stale `.part` files beside it are ignored.
     """
     path = Path(path)
-    arrays = read_npz(path, error=CheckpointError, what="checkpoint", fix=_FIX)
+    arrays = read_npz(
+        path, error=CheckpointError, what="checkpoint", fix=_FIX, title="scratchnet checkpoint"
+    )
     raw = arrays.pop(_HEADER_KEY, None)
     if raw is None or raw.shape != () or raw.dtype.kind != "U":
         raise CheckpointError(f"{path}: not a scratchnet checkpoint (no {_HEADER_KEY} entry)")
@@ -348,29 +349,8 @@ def load_checkpoint(path: str | os.PathLike) -> SavedCheckpoint:
     for key, kind in _HEADER_TYPES.items():
         if not isinstance(header.get(key), kind):
             raise CheckpointError(f"{path}: the checkpoint's {key!r} entry is missing or invalid")
+    check_checkpoint(path, header, arrays)
     position = header["position"]
-    for key in _POSITION_KEYS:
-        value = position.get(key)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise CheckpointError(f"{path}: the checkpoint's position {key!r} is invalid")
-    if (
-        position["epoch"] < 1
-        or position["step"] < 0
-        or not isinstance(position.get("finished"), bool)
-    ):
-        raise CheckpointError(f"{path}: the checkpoint's position is invalid ({position})")
-    if not all(isinstance(row, dict) for row in header["history"]):
-        raise CheckpointError(f"{path}: the checkpoint's history is invalid")
-    for name, value in arrays.items():
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise CheckpointError(f"{path}: array {name!r} holds NaN or infinite values")
-    order = arrays.get("position.order")
-    if order is not None and (order.ndim != 1 or order.dtype.kind not in "iu"):
-        raise CheckpointError(f"{path}: the saved example order is not a list of indices")
     return SavedCheckpoint(
         path=path,
         config=header["config"],

@@ -73,14 +73,14 @@ class History:
         if not self.rows:
             raise ValueError("History.plot needs at least one epoch; this History is empty")
         try:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
+            import matplotlib  # noqa: F401
         except ImportError as exc:
             raise ImportError(
                 'History.plot needs matplotlib: pip install "scratchnet[plot]"'
             ) from exc
-        figure = Figure(figsize=(width, width * 0.36), dpi=100, layout="constrained")
-        FigureCanvasAgg(figure)
+        from ..display import figure as new_figure
+
+        figure = new_figure(figsize=(width, width * 0.36), dpi=100, layout="constrained")
         columns = self.history
         epochs = columns.get("epoch", list(range(1, self.epochs + 1)))
         for axes, key in zip(figure.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):

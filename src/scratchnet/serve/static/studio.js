@@ -64,14 +64,15 @@
     } catch (error) { notice("could not list the models: " + error.message); return; }
     const select = $("model");
     const previous = state.model;
-    select.replaceChildren(...state.models.map((m) =>
+    const usable = state.models.filter((m) => !m.error);
+    select.replaceChildren(...usable.map((m) =>
       el("option", { value: m.name, text: m.name + (m.network ? "  (" + m.network + ")" : "") })));
     const none = "No model under the served paths yet: train one with scratchnet train --out RUN_DIR.";
-    if (!state.models.length) {
+    if (!usable.length) {
       select.append(el("option", { value: "", text: "no model found" }));
       notice(none);
     } else if ($("notice").textContent === none) notice("");
-    state.model = state.models.some((m) => m.name === previous) ? previous : (state.models[0] || {}).name || "";
+    state.model = usable.some((m) => m.name === previous) ? previous : (usable[0] || {}).name || "";
     select.value = state.model;
     classesFromModel();
     if (state.view === "models") renderModel();
