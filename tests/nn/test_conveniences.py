@@ -46,6 +46,8 @@ def test_fit_validation_split_and_evaluate(digits):
         model, nn.SoftmaxCrossEntropy(), images_to_features(x_test), y_test
     )
     assert "<table" in scores._repr_html_() and "accuracy" in scores._repr_html_()
+    core = train.evaluate(model, nn.SoftmaxCrossEntropy(), images_to_features(x_test), y_test)
+    assert "<table" in core._repr_html_() and repr(core).startswith("{'loss': ")
 
 
 def test_fit_with_validation_data_and_an_optimizer_object(digits):

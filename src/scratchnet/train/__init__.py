@@ -17,7 +17,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .fit import ResumePoint, evaluate, fit
-from .history import History
+from .history import History, Scores
 from .metrics import accuracy, confusion_matrix, per_class_scores
 from .nonfinite import NONFINITE_POLICIES, NonFinitePolicy
 
@@ -42,6 +42,7 @@ __all__ = [
     "NonFinitePolicy",
     "ProgressBar",
     "ReduceLROnPlateau",
+    "Scores",
     "ResumePoint",
     "SavedCheckpoint",
     "StopRequest",

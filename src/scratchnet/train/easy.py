@@ -15,20 +15,11 @@ import numpy as np
 from ..data.features import validation_split as split_off
 from .callbacks import Callback, ProgressBar
 from .fit import evaluate, fit
-from .history import History
+from .history import History, Scores
 
 # SGD's own default (0.01) is slow for mean gradients on MNIST; 0.1 is the README's rate. Other
 # optimisers keep their constructor's default (Adam, AdamW 1e-3, RMSprop 1e-3).
 DEFAULT_RATES = {"sgd": 0.1}
-
-
-class Scores(dict):
-    """evaluate's result: a plain dict {'loss': ..., 'accuracy': ...}; a table in Jupyter."""
-
-    def _repr_html_(self) -> str:
-        from ..display import html_table
-
-        return html_table(["metric", "value"], [[k, v] for k, v in self.items()])
 
 
 def _loss(loss: Any):
@@ -112,4 +103,4 @@ def fit_model(
 def evaluate_model(model, x: np.ndarray, y: np.ndarray, *, loss: Any = None) -> Scores:
     """What Sequential.evaluate does: scratchnet.train.evaluate with a default loss."""
     x = model.check_input(x)
-    return Scores(evaluate(model, _loss(loss), x, _labels(y, x.shape[0])))
+    return evaluate(model, _loss(loss), x, _labels(y, x.shape[0]))

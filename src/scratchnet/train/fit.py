@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data.batches import MiniBatches, check_batch_size, check_scale
 from .callbacks import Callback, TrainingState
-from .history import History
+from .history import History, Scores
 
 
 @dataclasses.dataclass
@@ -172,7 +172,7 @@ def evaluate(model, loss, x: np.ndarray, labels: np.ndarray, *, batch_size: int 
             value = loss.value(logits, batch_labels)
             total_loss += value if loss.reduction == "sum" else value * batch_labels.shape[0]
             correct += int(np.count_nonzero(logits.argmax(axis=1) == batch_labels))
-    return {"loss": total_loss / x.shape[0], "accuracy": correct / x.shape[0]}
+    return Scores(loss=total_loss / x.shape[0], accuracy=correct / x.shape[0])
 
 
 def fit(

@@ -125,3 +125,13 @@ class History:
 
     def __repr__(self) -> str:
         return f"History(epochs={self.epochs}, keys={list(self.history)})"
+
+
+class Scores(dict):
+    """Evaluation results, {'loss': ..., 'accuracy': ...}: a plain dict, shown as a table in
+    Jupyter (what train.evaluate and model.evaluate return)."""
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+
+        return html_table(["metric", "value"], [[k, v] for k, v in self.items()])
