@@ -732,6 +732,21 @@ WITH_DATA: dict[str, Case] = {
         ],
         "its example order has 5 examples; this data set has 600",
     ),
+    "checkpoint: a callback's weights of another shape": (
+        lambda w, c, m: [
+            "train",
+            "--resume",
+            _forged_checkpoint(
+                c,
+                w,
+                _set("callbacks", {"early_stopping": {"wait": 0}}),
+                lambda a: a.__setitem__(
+                    "callbacks.early_stopping.weights.0.params.weight", np.zeros((2, 2))
+                ),
+            ),
+        ],
+        "the callback state 'callbacks.early_stopping.weights.0.params.weight' does not fit",
+    ),
     "checkpoint: history rows missing": (
         lambda w, c, m: ["train", "--resume", _forged_checkpoint(c, w, _set("history", []))],
         "it holds 0 history rows for 1 epochs",

@@ -84,6 +84,13 @@ def _model_arrays(model) -> dict[str, np.ndarray]:
     }
 
 
+def _layer_array(model, index: int, kind: str, name: str) -> np.ndarray | None:
+    """Layer `index`'s parameter or buffer `name` (kind 'params' or 'buffers'), or None."""
+    if index >= len(model.layers) or kind not in ("params", "buffers"):
+        return None
+    return getattr(model.layers[index], kind).get(name)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -220,6 +227,24 @@ class SavedCheckpoint:
     def _fail(self, message: str) -> CheckpointError:
         return CheckpointError(f"{self.path}: {message}")
 
+    def _check_callback_arrays(self, model, shapes) -> None:
+        """The callbacks' saved copies of weights (early stopping's best, the non-finite
+        policy's snapshot) must fit this network, or they would fail mid-training."""
+        for key, value in self.arrays.items():
+            if not key.startswith("callbacks."):
+                continue
+            parts = key.split(".")[2:]  # callbacks.<name>.<what...>
+            wanted = None
+            if len(parts) >= 4 and parts[0] == "weights" and parts[1].isdigit():
+                wanted = _layer_array(model, int(parts[1]), parts[2], ".".join(parts[3:]))
+            elif len(parts) >= 5 and parts[:2] == ["snapshot", "model"] and parts[2].isdigit():
+                wanted = _layer_array(model, int(parts[2]), parts[3], ".".join(parts[4:]))
+            elif len(parts) >= 5 and parts[:2] == ["snapshot", "optimizer"] and parts[2].isdigit():
+                shape = shapes.get((int(parts[2]), ".".join(parts[3:-1])))
+                wanted = None if shape is None else np.empty(shape)
+            if wanted is None or wanted.shape != value.shape:
+                raise self._fail(f"the callback state {key!r} does not fit the network; {_FIX}")
+
     def resume_point(self) -> ResumePoint:
         order = self.arrays.get("position.order")
         return ResumePoint(
@@ -283,6 +308,7 @@ class SavedCheckpoint:
                 if shapes.get(where) != value.shape:
                     raise self._fail(f"optimiser state {name!r} does not fit the network")
                 state_dict[name] = value
+        self._check_callback_arrays(model, shapes)
         wanted = _generators(model, generators)
         if set(wanted) != set(self.generators):
             raise self._fail(
