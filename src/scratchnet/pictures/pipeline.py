@@ -98,6 +98,15 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     )
 
 
+def _border_says_dark(gray: np.ndarray) -> bool:
+    """Whether the object is darker than the background, the border's median."""
+    paper = float(np.median(steps.border(gray)))
+    darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
+    if abs(darker - lighter) > steps.MIN_CONTRAST:
+        return darker > lighter
+    return float(gray.mean()) < float(np.median(gray))
+
+
 def _blank(ink_dark: bool) -> Prepared:
     return Prepared(image=np.zeros((28, 28), dtype=np.float32), blank=True, ink_dark=ink_dark)
 
@@ -108,7 +117,9 @@ def prepare_object(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28). The background level (the
     border's median) becomes 0; the object's own shading is kept.
     """
-    ink_dark = _ink_dark(gray, invert)
+    # Objects may fill most of the picture, so the background is read from the border (the
+    # digits' rule, ink is the minority, would not hold).
+    ink_dark = _border_says_dark(gray) if invert == "auto" else bool(invert)
     oriented = steps.orient(gray, ink_dark)
     background = float(np.median(steps.border(oriented)))
     x = np.clip(oriented - background, 0.0, 1.0)
