@@ -53,9 +53,10 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28) float32 in [0, 1].
     invert: "auto" guesses whether the ink is dark on light paper; True/False say so.
     """
-    ink_dark = _ink_dark(gray, invert)
     work = shrink(gray, WORK_SIDE)
-    ink = steps.remove_paper(work, ink_dark)
+    guessed, paper = steps.polarity_and_paper(work)
+    ink_dark = guessed if invert == "auto" else bool(invert)
+    ink = steps.remove_paper(work, ink_dark, paper if ink_dark == guessed else None)
     ink = steps.denoise(ink)
     level = steps.otsu_threshold(ink)
     mask = ink > level
