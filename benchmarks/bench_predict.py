@@ -218,9 +218,14 @@ LETTERS = "AEFHKMNRWXYacdefhkmnrtuvwxy"
 
 def non_digit_pictures(rng, fonts, count):
     out = [(kind, 1.0 - ink) for kind, ink in non_digits(rng, count)]
+    if not fonts:
+        return out
+    # Each kind in a block of its own, so that the even/odd halves split every kind.
     for index in range(count // 5):
         font = fonts[index % len(fonts)]
         out.append(("font letter", font_text(LETTERS[index % len(LETTERS)], font, 64)))
+    for index in range(count // 5):
+        font = fonts[index % len(fonts)]
         a, b = rng.integers(0, 10, 2)
         out.append(("two font digits", font_text(f"{a}{b}", font, 64)))
     return out
@@ -337,7 +342,7 @@ def main() -> None:
             damaged = [(label, function(p, rng)) for label, p in pictures]
             rows.append((name, damage, score(model, damaged)))
         print(f"{name} done", file=sys.stderr)
-    others = half(non_digit_pictures(rng, fonts or [], args.count), args.half)
+    others = half(non_digit_pictures(rng, fonts, args.count), args.half)
     kinds = sorted({k for k, _ in others})
     non_rows = [(k, score(model, [(None, p) for kk, p in others if kk == k])) for k in kinds]
     all_non = score(model, [(None, p) for _, p in others])

@@ -41,12 +41,6 @@ class Prepared:
     details: dict = field(default_factory=dict)
 
 
-def _ink_dark(gray: np.ndarray, invert: Invert) -> bool:
-    if invert == "auto":
-        return steps.ink_is_dark(gray)
-    return bool(invert)
-
-
 def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     """One digit in a picture -> MNIST form.
 
@@ -89,7 +83,9 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     width = steps.stroke_width(binary > 0)
     scale = BOX / max(binary.shape)
     if width * scale < THIN_STROKE:
-        binary = steps.thicken(binary, width, MNIST_STROKE / scale)
+        # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
+        target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
+        binary = steps.thicken(binary, width, target)
     image = mnist_form(binary)
     return Prepared(
         image=image,
