@@ -60,6 +60,9 @@ CASES = [
     (["train", "--early-stopping", "3", "--validation-size", "0"], 2, "--validation-size is 0"),
     (["train", "--preset", "fast", "--early-stopping", "2", "--validation-size", "0"], 2, "is 0"),
     (["train", "--checkpoint-every", "2"], 2, "--checkpoint-every needs --out"),
+    (["train", "--validation-size", "60000"], 2, "leaves nothing to train on"),
+    (["diagnose", "--validation-size", "70000"], 2, "leaves nothing to train on"),
+    (["sweep", "--grid", "lr=0.1", "--validation-size", "60000"], 2, "leaves nothing"),
     (["train", "--resume", "DIR", "--epochs", "3"], 2, "drop --epochs"),
     (["train", "--resume", "DIR", "--threads", "1"], 2, "drop --threads"),
     (["train", "--preset", "fastest"], 2, "invalid choice: 'fastest'"),
@@ -87,6 +90,7 @@ CASES = [
     (["diagnose", "--notebook", "h", "--dataset", "fashion-mnist"], 2, "drop --dataset"),
     (["diagnose", "--notebook", "q"], 2, "--notebook: expected one letter from a to h"),
     (["diagnose", "--hidden", "8x0"], 2, "hidden sizes must be positive"),
+    (["diagnose", "--hidden", "100000x50"], 1, "needs"),
     (["diagnose", "--early-stopping", "2", "--validation-size", "0"], 2, "--validation-size"),
     # sweep
     (["sweep"], 2, "one of the arguments --grid --random is required"),
@@ -99,6 +103,7 @@ CASES = [
         "11_000",
     ),
     (["sweep", "--grid", "bogus=1"], 2, "cannot sweep 'bogus'"),
+    (["sweep", "--grid", "hidden=8|100000x50"], 1, "training 784-100000-"),
     (["sweep", "--grid", "lr=0.1", "lr=0.2"], 2, "lr is given twice"),
     (["sweep", "--grid", "hidden=8x0"], 2, "hidden sizes must be positive"),
     (["sweep", "--grid", "lr"], 2, "expected NAME=VALUES"),
@@ -109,6 +114,10 @@ CASES = [
     (["sweep", "--grid", "lr=0.1", "--out", ""], 2, "--out: expected a path"),
     (["sweep", "--grid", "lr=0.1", "--search-seed", "-1"], 2, "--search-seed: expected"),
     (["sweep", "--grid", "lr=0.1", "--early-stopping", "2", "--validation-size", "0"], 2, "--"),
+    # serve
+    (["serve", "--port", "99999"], 2, "argument --port"),
+    (["serve", "--port", "http"], 2, "argument --port"),
+    (["serve", "--bogus"], 2, "unrecognized arguments: --bogus"),
     # report
     (["report"], 2, "required: DIR"),
     (["report", "MISSING"], 1, "MISSING: no such folder"),

@@ -142,9 +142,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         )
     else:
         from ..diagnose.run import diagnose_training
-        from .train import config_from_args
+        from .train import check_memory, config_from_args
 
         config = config_from_args(args)
+        check_memory(config)
         diagnosis = diagnose_training(config)
     if args.json:
         print(diagnosis.to_json())
