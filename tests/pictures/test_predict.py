@@ -203,3 +203,25 @@ def test_calibrate_on_a_small_validation_split_only_fits_the_temperature(synthet
     features = x_val.reshape(len(x_val), -1).astype(np.float32) / 255
     meta = calibrate(mlp(784, [8], 10, seed=0), (x_train, y_train), (features, y_val))
     assert set(meta) == {"calibration"}
+
+
+def test_truncated_ihdr_is_named(model, tmp_path):
+    bad = tmp_path / "short.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00")
+    with pytest.raises(ImageError, match="short.png") as raised:
+        predict_images(model, str(bad))
+    assert "\n" not in str(raised.value)
+
+
+def test_any_decoder_error_is_named(model, tmp_path, monkeypatch):
+    import PIL.ImageOps
+
+    good = tmp_path / "odd.png"
+    good.write_bytes(to_png(draw_digit("7")))
+
+    def unsupported(image):
+        raise NotImplementedError
+
+    monkeypatch.setattr(PIL.ImageOps, "exif_transpose", unsupported)
+    with pytest.raises(ImageError, match=r"odd.png.*NotImplementedError"):
+        predict_images(model, str(good))

@@ -41,21 +41,16 @@ class Prepared:
     details: dict = field(default_factory=dict)
 
 
-def _ink_dark(gray: np.ndarray, invert: Invert) -> bool:
-    if invert == "auto":
-        return steps.ink_is_dark(gray)
-    return bool(invert)
-
-
 def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     """One digit in a picture -> MNIST form.
 
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28) float32 in [0, 1].
     invert: "auto" guesses whether the ink is dark on light paper; True/False say so.
     """
-    ink_dark = _ink_dark(gray, invert)
     work = shrink(gray, WORK_SIDE)
-    ink = steps.remove_paper(work, ink_dark)
+    guessed, paper = steps.polarity_and_paper(work)
+    ink_dark = guessed if invert == "auto" else bool(invert)
+    ink = steps.remove_paper(work, ink_dark, paper if ink_dark == guessed else None)
     ink = steps.denoise(ink)
     level = steps.otsu_threshold(ink)
     mask = ink > level
@@ -88,7 +83,9 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     width = steps.stroke_width(binary > 0)
     scale = BOX / max(binary.shape)
     if width * scale < THIN_STROKE:
-        binary = steps.thicken(binary, width, MNIST_STROKE / scale)
+        # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
+        target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
+        binary = steps.thicken(binary, width, target)
     image = mnist_form(binary)
     return Prepared(
         image=image,
@@ -96,6 +93,15 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
         stroke_width=width,
         details={"level": level, "ink_pixels": int(mask.sum()), "work_shape": list(work.shape)},
     )
+
+
+def _border_says_dark(gray: np.ndarray) -> bool:
+    """Whether the object is darker than the background, the border's median."""
+    paper = float(np.median(steps.border(gray)))
+    darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
+    if abs(darker - lighter) > steps.MIN_CONTRAST:
+        return darker > lighter
+    return float(gray.mean()) < float(np.median(gray))
 
 
 def _blank(ink_dark: bool) -> Prepared:
@@ -108,7 +114,9 @@ def prepare_object(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28). The background level (the
     border's median) becomes 0; the object's own shading is kept.
     """
-    ink_dark = _ink_dark(gray, invert)
+    # Objects may fill most of the picture, so the background is read from the border (the
+    # digits' rule, ink is the minority, would not hold).
+    ink_dark = _border_says_dark(gray) if invert == "auto" else bool(invert)
     oriented = steps.orient(gray, ink_dark)
     background = float(np.median(steps.border(oriented)))
     x = np.clip(oriented - background, 0.0, 1.0)

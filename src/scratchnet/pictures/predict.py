@@ -157,6 +157,8 @@ class Reader:
         out = []
         for i, (name, item) in enumerate(zip(names, prepared, strict=True)):
             score = None if scores is None or item.blank else float(scores[i])
+            if score is not None and not np.isfinite(score):
+                score = None  # statistics in the file that do not fit this picture: no score
             out.append(self._record(name, item, probs[i], score, top))
         return out
 
