@@ -90,7 +90,7 @@ def calibrate(
     dataset: str = "mnist",
     x_scale: float | None = None,
     seed: int = 0,
-    n_pictures: int = 1200,
+    n_pictures: int = 800,
     min_validation: int = 500,
 ) -> dict[str, Any]:
     """What a trained model needs to say how sure it is and when not to answer: its metadata.
@@ -130,7 +130,7 @@ def calibrate(
         return {"calibration": calibration}
     rng = np.random.default_rng([seed, 7])
     x_fit, y_fit = train
-    sample = rng.permutation(len(x_fit))[:10000]
+    sample = rng.permutation(len(x_fit))[:3000]  # class means and a 59x59 covariance
     train_images = x_fit[sample] * x_scale if x_scale is not None else x_fit[sample]
     train_images = np.asarray(train_images, dtype=model.dtype)
     logits_train = model.predict_logits(train_images)
