@@ -183,3 +183,31 @@ def test_every_sub_command_has_rows_in_the_table():
 
     covered = {argv[0] for argv, _, _ in CASES if argv and argv[0] in COMMANDS}
     assert covered == set(COMMANDS), f"add rows for: {sorted(set(COMMANDS) - covered)}"
+
+
+REAL_PROCESS_ROWS = [
+    (["train", "--hidden", "8x0"], 2),
+    (["train", "--early-stopping", "3", "--validation-size", "0"], 2),
+    (["notebook", "--ablation", "--only", "b"], 2),
+    (["train", "--hidden", "100000x50"], 1),
+]
+
+
+@pytest.mark.parametrize("argv, status", REAL_PROCESS_ROWS)
+def test_the_same_through_a_real_process(workspace, argv, status):
+    """python -m scratchnet: the same status and one line, from the console's entry point."""
+    import subprocess
+    import sys
+
+    before = _tree(workspace.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchnet", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == status, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert _tree(workspace.parent) == before
