@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- Load average (1 min) at the start: {load:.2f}"
         + (" (a busy machine: these times are inflated)." if load > 1 else "."),
         "- In-process: the same Studio call without HTTP, in the same run (the ratio is what "
-        "the server adds).",
+        "the server adds; near 1, the time is the picture's preparation by scratchnet.pictures "
+        "and the network, not HTTP).",
         "",
         "| route | p50 ms | p95 ms | in-process p50 ms | ratio | target p50 / p95 | met |",
         "|---|---:|---:|---:|---:|---|---|",

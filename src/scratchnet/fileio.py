@@ -24,7 +24,7 @@ import stat
 import struct
 import tokenize
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -259,13 +259,15 @@ def read_npz(
     what: str = "NumPy archive",
     fix: str = "write or download it again",
     title: str | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every array of an .npz archive, read without pickle and without trusting its sizes.
 
     Each member's .npy header must describe exactly the bytes the member holds (so a forged
     shape cannot make this allocate more than the file could hold), object arrays are refused
     unread (they would be unpickled), and any damage raises `error` with one line naming the
-    file. Used for model files and checkpoints.
+    file. Used for model files, checkpoints and keras' archive. `only` names the arrays to read
+    (the others are skipped unread: a model's header alone, say).
     """
     path = check_input_file(path, what=what, error=error)
     try:
@@ -284,7 +286,8 @@ def read_npz(
                     key = info.filename.removesuffix(".npy")
                     if key in arrays:
                         raise error(f"{path}: the array {key!r} appears twice")
-                    arrays[key] = _read_member(archive, info, size, path, error, what)
+                    if only is None or key in only:
+                        arrays[key] = _read_member(archive, info, size, path, error, what)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,

@@ -73,11 +73,12 @@ def test_mnist_style_image_comes_back_nearly_unchanged(tmp_path: Path) -> None:
     top, left, height, width = ink_bbox(original)
     out_top, out_left, out_height, out_width = ink_bbox(digit)
     assert (out_height, out_width) == (height, width) == (20, 11)
-    np.testing.assert_allclose(
-        digit[out_top : out_top + height, out_left : out_left + width],
-        original[top : top + height, left : left + width],
-        atol=1e-6,
-    )
+    # Binarised at a higher resolution and shrunk back (as MNIST was made): only the edges'
+    # anti-aliasing changes.
+    back = digit[out_top : out_top + height, out_left : out_left + width]
+    here = original[top : top + height, left : left + width]
+    np.testing.assert_allclose(back, here, atol=0.3)
+    assert np.abs(back - here).mean() < 0.1
 
 
 def test_dark_ink_on_white_paper_is_inverted(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ def _one_line(err):
     ("argv", "message"),
     [
         (["diagnose", "--repair", "--model", "m.npz"], "drop --repair"),
-        (["diagnose", "--validation-size", "0"], "--validation-size must be above 0"),
+        (["diagnose", "--validation-size", "0"], "--validation-size is 0"),
         (["lr-find", "--start", "1", "--stop", "0.1"], "--start must be below --stop"),
         (["lr-find", "--plot", "curve.txt"], "name it *.png"),
         (["diagnose", "--rounds", "0"], "expected a positive integer"),

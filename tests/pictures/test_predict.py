@@ -161,3 +161,67 @@ def test_fit_temperature_recovers_the_temperature_of_the_labels():
     raw = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert expected_calibration_error(raw, labels) > 0.1  # overconfident at T = 1
     assert expected_calibration_error(probs, labels) < 0.03
+
+
+def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_digits, tmp_path):
+    from scratchnet.train.calibration import calibrate
+
+    (x_train, y_train), (x_val, y_val) = synthetic_digits(300, 200)
+    model = mlp(784, [16], 10, seed=0)
+    features = x_val.reshape(len(x_val), -1).astype(np.float32) / 255
+    meta = calibrate(
+        model,
+        (x_train.reshape(300, -1), y_train),
+        (features, y_val.astype(int)),
+        x_scale=1 / 255,
+        n_pictures=60,
+        min_validation=100,
+    )
+    temperature = meta["calibration"]["temperature"]
+    assert 0.05 <= temperature <= 20
+    typical = meta["typicality"]
+    assert np.isfinite(typical["threshold"]) and typical["validation_refused"] <= 0.05
+    assert set(typical["non_digits_refused"]) == {
+        "noise",
+        "texture",
+        "blank",
+        "letter",
+        "two digits",
+    }
+    assert typical["non_digits_refused"]["blank"] == 1.0
+    model.metadata = meta
+    path = save_model(model, tmp_path / "calibrated.npz")
+    record = predict_picture(path, draw_digit("7"))
+    assert record["threshold"] == pytest.approx(typical["threshold"])
+    assert record["score"] is not None and record["score"] >= 0
+
+
+def test_calibrate_on_a_small_validation_split_only_fits_the_temperature(synthetic_digits):
+    from scratchnet.train.calibration import calibrate
+
+    (x_train, y_train), (x_val, y_val) = synthetic_digits(100, 50)
+    features = x_val.reshape(len(x_val), -1).astype(np.float32) / 255
+    meta = calibrate(mlp(784, [8], 10, seed=0), (x_train, y_train), (features, y_val))
+    assert set(meta) == {"calibration"}
+
+
+def test_truncated_ihdr_is_named(model, tmp_path):
+    bad = tmp_path / "short.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00")
+    with pytest.raises(ImageError, match="short.png") as raised:
+        predict_images(model, str(bad))
+    assert "\n" not in str(raised.value)
+
+
+def test_any_decoder_error_is_named(model, tmp_path, monkeypatch):
+    import PIL.ImageOps
+
+    good = tmp_path / "odd.png"
+    good.write_bytes(to_png(draw_digit("7")))
+
+    def unsupported(image):
+        raise NotImplementedError
+
+    monkeypatch.setattr(PIL.ImageOps, "exif_transpose", unsupported)
+    with pytest.raises(ImageError, match=r"odd.png.*NotImplementedError"):
+        predict_images(model, str(good))

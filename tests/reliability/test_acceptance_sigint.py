@@ -28,8 +28,12 @@ def _arrays(path) -> dict[str, np.ndarray]:
         return {key: archive[key] for key in archive.files}
 
 
-def _scratchnet(*argv, **kwargs) -> subprocess.Popen:
+def _scratchnet(*argv, cache=None, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if cache is not None:
+        # Separate processes time the matrix layouts afresh and may choose differently where two
+        # are close (the last bits then differ): one shared cache makes them choose alike.
+        env["SCRATCHNET_AUTOTUNE_CACHE"] = str(cache)
     return subprocess.Popen(
         [sys.executable, "-m", "scratchnet", *map(str, argv)],
         stdout=subprocess.PIPE,
@@ -45,7 +49,10 @@ def test_sigint_at_a_random_moment_then_resume_gives_the_same_weights(data_dir, 
     # been changed by other tests, and the thread count can change the last bits. It also
     # measures how long training takes, from the line printed when it starts to the end.
     reference = tmp_path / "reference"
-    process = _scratchnet("train", *SETTINGS, "--data-dir", data_dir, "--out", reference)
+    cache = tmp_path / "layouts.json"
+    process = _scratchnet(
+        "train", *SETTINGS, "--data-dir", data_dir, "--out", reference, cache=cache
+    )
     assert process.stdout.readline().startswith("training mnist")
     started = time.perf_counter()
     out, err = process.communicate(timeout=300)
@@ -55,7 +62,7 @@ def test_sigint_at_a_random_moment_then_resume_gives_the_same_weights(data_dir, 
     delay = float(os.environ.get("SCRATCHNET_TEST_DELAY", random.uniform(0.0, 0.9 * duration)))
     context = f"SIGINT {delay:.2f} s into training (SCRATCHNET_TEST_DELAY={delay:.3f})"
     run = tmp_path / "run"
-    process = _scratchnet("train", *SETTINGS, "--data-dir", data_dir, "--out", run)
+    process = _scratchnet("train", *SETTINGS, "--data-dir", data_dir, "--out", run, cache=cache)
     # The description is printed once the data are loaded, when a signal starts to save.
     first_line = process.stdout.readline()
     assert first_line.startswith("training mnist"), (first_line, process.stderr.read())

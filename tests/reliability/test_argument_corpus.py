@@ -60,6 +60,9 @@ CASES = [
     (["train", "--early-stopping", "3", "--validation-size", "0"], 2, "--validation-size is 0"),
     (["train", "--preset", "fast", "--early-stopping", "2", "--validation-size", "0"], 2, "is 0"),
     (["train", "--checkpoint-every", "2"], 2, "--checkpoint-every needs --out"),
+    (["train", "--validation-size", "60000"], 2, "leaves nothing to train on"),
+    (["diagnose", "--validation-size", "70000"], 2, "leaves nothing to train on"),
+    (["sweep", "--grid", "lr=0.1", "--validation-size", "60000"], 2, "leaves nothing"),
     (["train", "--resume", "DIR", "--epochs", "3"], 2, "drop --epochs"),
     (["train", "--resume", "DIR", "--threads", "1"], 2, "drop --threads"),
     (["train", "--preset", "fastest"], 2, "invalid choice: 'fastest'"),
@@ -87,6 +90,8 @@ CASES = [
     (["diagnose", "--notebook", "h", "--dataset", "fashion-mnist"], 2, "drop --dataset"),
     (["diagnose", "--notebook", "q"], 2, "--notebook: expected one letter from a to h"),
     (["diagnose", "--hidden", "8x0"], 2, "hidden sizes must be positive"),
+    (["diagnose", "--validation-size", "0"], 2, "--validation-size is 0"),
+    (["diagnose", "--hidden", "100000x50"], 1, "needs"),
     (["diagnose", "--early-stopping", "2", "--validation-size", "0"], 2, "--validation-size"),
     # lr-find
     (["lr-find", "--start", "1", "--stop", "0.1"], 2, "--start must be below --stop"),
@@ -103,6 +108,7 @@ CASES = [
         "11_000",
     ),
     (["sweep", "--grid", "bogus=1"], 2, "cannot sweep 'bogus'"),
+    (["sweep", "--grid", "hidden=8|100000x50"], 1, "training 784-100000-"),
     (["sweep", "--grid", "lr=0.1", "lr=0.2"], 2, "lr is given twice"),
     (["sweep", "--grid", "hidden=8x0"], 2, "hidden sizes must be positive"),
     (["sweep", "--grid", "lr"], 2, "expected NAME=VALUES"),
@@ -113,6 +119,10 @@ CASES = [
     (["sweep", "--grid", "lr=0.1", "--out", ""], 2, "--out: expected a path"),
     (["sweep", "--grid", "lr=0.1", "--search-seed", "-1"], 2, "--search-seed: expected"),
     (["sweep", "--grid", "lr=0.1", "--early-stopping", "2", "--validation-size", "0"], 2, "--"),
+    # serve
+    (["serve", "--port", "99999"], 2, "argument --port"),
+    (["serve", "--port", "http"], 2, "argument --port"),
+    (["serve", "--bogus"], 2, "unrecognized arguments: --bogus"),
     # report
     (["report"], 2, "required: DIR"),
     (["report", "MISSING"], 1, "MISSING: no such folder"),
@@ -177,3 +187,31 @@ def test_every_sub_command_has_rows_in_the_table():
 
     covered = {argv[0] for argv, _, _ in CASES if argv and argv[0] in COMMANDS}
     assert covered == set(COMMANDS), f"add rows for: {sorted(set(COMMANDS) - covered)}"
+
+
+REAL_PROCESS_ROWS = [
+    (["train", "--hidden", "8x0"], 2),
+    (["train", "--early-stopping", "3", "--validation-size", "0"], 2),
+    (["notebook", "--ablation", "--only", "b"], 2),
+    (["train", "--hidden", "100000x50"], 1),
+]
+
+
+@pytest.mark.parametrize("argv, status", REAL_PROCESS_ROWS)
+def test_the_same_through_a_real_process(workspace, argv, status):
+    """python -m scratchnet: the same status and one line, from the console's entry point."""
+    import subprocess
+    import sys
+
+    before = _tree(workspace.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchnet", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == status, done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert _tree(workspace.parent) == before

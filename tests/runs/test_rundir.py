@@ -182,3 +182,20 @@ def test_preflight_refuses_outputs_that_cannot_be_written_and_creates_nothing(tm
         SweepDir(tmp_path / "s").preflight()
     RunDir(tmp_path / "new" / "run").preflight()
     assert not (tmp_path / "new").exists()
+
+
+def test_a_runs_summary_reads_only_the_models_header(tmp_path, monkeypatch):
+    import scratchnet.fileio as fileio
+    from scratchnet.nn.io import read_metadata
+
+    run = _finished_run(tmp_path / "a")
+    read = []
+    real = fileio._read_member
+    monkeypatch.setattr(
+        fileio,
+        "_read_member",
+        lambda archive, info, *a: read.append(info.filename) or real(archive, info, *a),
+    )
+    assert run.summary()["test_accuracy"] == 0.875
+    assert read == ["__scratchnet__.npy"]
+    assert read_metadata(run.model_path)["dataset"] == "mnist"

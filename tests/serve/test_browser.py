@@ -226,6 +226,11 @@ def test_a_mistake_opens_in_the_draw_view(page):
     page.click("nav button[data-view=mistakes]")
     page.select_option("#true-class", "9")
     page.wait_for_selector("#mistakes button", timeout=30000)
+    first_is_a_nine = (
+        "(() => { const b = document.querySelector('#mistakes button');"
+        " return !!b && b.getAttribute('aria-label').includes('true 9'); })()"
+    )
+    assert _until(page, first_is_a_nine, 30)
     status = page.locator("#mistakes-status").text_content()
     assert "of 10000 mnist test images are wrong" in status
     chosen = page.locator("#mistakes button").first

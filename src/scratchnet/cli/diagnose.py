@@ -160,13 +160,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         )
     else:
         from ..diagnose.run import diagnose_training
-        from .train import config_from_args
+        from .train import check_memory, config_from_args
 
         config = config_from_args(args)
-        if config.validation_size == 0:
+        if not config.validation_size:
             raise ArgumentError(
-                "diagnose probes the validation split; --validation-size must be above 0"
+                "diagnose probes the network on validation examples, and --validation-size is "
+                "0; give --validation-size N (1000 is plenty)"
             )
+        check_memory(config)
         if args.repair:
             return _repair(config, args)
         diagnosis = diagnose_training(config)

@@ -61,7 +61,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{args.model}: the model has {model.n_out} outputs but {dataset} has "
             f"{labels.max() + 1} classes"
         )
-    predictions = model.predict(images_to_features(x_test, model.dtype))
+    logits = model.predict_logits(images_to_features(x_test, model.dtype))
+    predictions = logits.argmax(axis=1)
+    calibration = _calibration(model, logits, labels)
     matrix = confusion_matrix(labels, predictions, model.n_out)
     scores = per_class_scores(matrix)
     names = _class_names(model)
@@ -78,13 +80,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     "recall": scores["recall"].round(6).tolist(),
                     "support": scores["support"].tolist(),
                     "confusion_matrix": matrix.tolist(),
+                    "calibration": calibration,
                 },
                 indent=1,
             )
         )
         return 0
     print(f"{args.model} on the {dataset} test set ({labels.size:,} images)")
-    print(f"accuracy {100 * accuracy:.2f}%\n")
+    print(f"accuracy {100 * accuracy:.2f}%")
+    if calibration["temperature"] is None:
+        print(
+            f"expected calibration error {100 * calibration['ece_before']:.2f}% (the model "
+            "holds no temperature: train it again to calibrate it)\n"
+        )
+    else:
+        print(
+            f"expected calibration error {100 * calibration['ece_before']:.2f}% before, "
+            f"{100 * calibration['ece_after']:.2f}% after temperature scaling "
+            f"(T = {calibration['temperature']:.3f}, fitted on the validation split)\n"
+        )
     width = max(len(name) for name in names)
     print(f"{'class':<{width}}  precision  recall  support")
     for i, name in enumerate(names):
@@ -98,6 +112,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for i, name in enumerate(names):
         print(f"{name:<{width}} " + "".join(f"{v:>{cell}}" for v in matrix[i]))
     return 0
+
+
+def _calibration(model, logits: np.ndarray, labels: np.ndarray) -> dict:
+    """The test set's expected calibration error at T = 1 and at the model's temperature."""
+    from ..train.calibration import expected_calibration_error, softmax_with_temperature
+
+    saved = model.metadata.get("calibration")
+    temperature = saved.get("temperature") if isinstance(saved, dict) else None
+    if not isinstance(temperature, int | float) or not 0.01 <= temperature <= 100:
+        temperature = None
+    before = expected_calibration_error(softmax_with_temperature(logits), labels)
+    after = (
+        None
+        if temperature is None
+        else expected_calibration_error(softmax_with_temperature(logits, temperature), labels)
+    )
+    return {
+        "temperature": temperature,
+        "ece_before": round(before, 6),
+        "ece_after": None if after is None else round(after, 6),
+    }
 
 
 def _class_names(model) -> list[str]:

@@ -37,7 +37,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if isinstance(folder, SweepDir):
         path = build_sweep_report(folder.path)
     else:
-        if not folder.has_model():
+        if not folder.model_path.exists():
             raise ScratchnetError(
                 f"{folder.path}: the run has no {folder.model_path.name} yet (is it still "
                 "training?); report it when it has finished"

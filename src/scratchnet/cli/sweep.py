@@ -265,6 +265,22 @@ def _check_size(settings: int, repeats: int) -> None:
         )
 
 
+def _check_trials_memory(trials) -> None:
+    """The largest trial must fit in memory (each worker process trains one at a time)."""
+    from ..data.catalog import get_spec
+    from ..train.memory import check_training_memory, estimate_training_bytes
+
+    def need(config) -> int:
+        spec = get_spec(config.dataset)
+        return estimate_training_bytes(
+            config, n_train=spec.n_train, n_test=spec.n_test, n_features=784, n_classes=10
+        )
+
+    if trials:
+        largest = max(trials, key=lambda trial: need(trial.config)).config
+        check_training_memory(largest)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..experiments.executors import cpu_count, make_executor
     from ..experiments.space import grid, sample
@@ -294,6 +310,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         # A bad search space is a bad argument: argparse's exit status and one line.
         raise ArgumentError(str(exc)) from None
+    _check_trials_memory(trials)
     from ..data import load_dataset
     from ..runs import SweepDir
     from ..runs.workflow import load_data

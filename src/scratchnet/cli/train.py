@@ -57,7 +57,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             config = TrainConfig(**given)
     except ValueError as exc:  # TrainConfig checks each setting; here they came from options
         raise ArgumentError(str(exc)) from None
+    _check_validation_size(config)
     return config
+
+
+def _check_validation_size(config: TrainConfig) -> None:
+    """The held-out examples must leave some to train on (the sizes are the data set's)."""
+    from ..data.catalog import get_spec
+
+    spec = get_spec(config.dataset)
+    if config.validation_size >= spec.n_train:
+        raise ArgumentError(
+            f"--validation-size {config.validation_size} leaves nothing to train on: "
+            f"{spec.title} has {spec.n_train} training examples; give fewer"
+        )
 
 
 def _check_early_stopping(given: dict, preset: str | None) -> None:
@@ -216,7 +229,7 @@ def _explain_divergence(probe, config: TrainConfig, message: str) -> list[str]:
     return lines
 
 
-def _check_memory(config: TrainConfig) -> None:
+def check_memory(config: TrainConfig) -> None:
     """Refuse a run that cannot fit in memory before loading anything (ResourceError)."""
     from ..data.catalog import get_spec
     from ..train.memory import check_training_memory
@@ -383,7 +396,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ArgumentError("--checkpoint-every needs --out RUN_DIR (a folder for the run)")
         config = config_from_args(args)
         run = RunDir(args.out) if args.out is not None else None
-    _check_memory(config)
+    check_memory(config)
     if run is not None:
         _preflight(run, run.model_path, "--resume" if saved is not None else "--out")
         output, checkpoint = run.model_path, run.checkpoint_path

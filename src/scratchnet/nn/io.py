@@ -127,6 +127,25 @@ def _read_header(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return header
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """A model file's metadata (data set, settings, test accuracy...) from its header alone,
+    without reading the weights; checked as load_model checks it (ModelFileError)."""
+    path = Path(path)
+    arrays = read_npz(
+        path,
+        error=ModelFileError,
+        what="model file",
+        fix=_FIX,
+        title="scratchnet model file",
+        only=(_HEADER_KEY,),
+    )
+    metadata = _read_header(path, arrays).get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{path}: the model's metadata is not a JSON object; {_FIX}")
+    _check_metadata(path, metadata)
+    return metadata
+
+
 def _construct(cls: type[Layer], config: dict[str, Any], rng, dtype) -> Layer:
     """A layer from its saved config, passing rng/dtype to the constructors that take them."""
     import inspect

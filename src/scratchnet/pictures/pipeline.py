@@ -15,7 +15,7 @@ import numpy as np
 from . import steps
 from .decode import shrink
 from .filters import max_filter
-from .form import BOX, bounding_box, fit_object, mnist_form
+from .form import BOX, _resample_matrix, bounding_box, fit_object, mnist_form
 
 __all__ = ["Prepared", "prepare", "prepare_digit", "prepare_object", "WORK_SIDE"]
 
@@ -23,6 +23,7 @@ WORK_SIDE = 256  # pictures are box-averaged down to this before the steps: a di
 # MNIST's strokes, thresholded at half ink, are 2.0 px wide in the 20x20 box (median; 5% are under
 # 1.3): thinner pen lines are thickened to the median before the picture is shrunk.
 THIN_STROKE = 1.2
+HI_RES = 80  # binarise digits at no fewer pixels than this (MNIST: 128x128 binary scans)
 MNIST_STROKE = 2.0
 Invert = bool | Literal["auto"]
 Kind = Literal["digit", "object"]
@@ -40,21 +41,16 @@ class Prepared:
     details: dict = field(default_factory=dict)
 
 
-def _ink_dark(gray: np.ndarray, invert: Invert) -> bool:
-    if invert == "auto":
-        return steps.ink_is_dark(gray)
-    return bool(invert)
-
-
 def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     """One digit in a picture -> MNIST form.
 
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28) float32 in [0, 1].
     invert: "auto" guesses whether the ink is dark on light paper; True/False say so.
     """
-    ink_dark = _ink_dark(gray, invert)
     work = shrink(gray, WORK_SIDE)
-    ink = steps.remove_paper(work, ink_dark)
+    guessed, paper = steps.polarity_and_paper(work)
+    ink_dark = guessed if invert == "auto" else bool(invert)
+    ink = steps.remove_paper(work, ink_dark, paper if ink_dark == guessed else None)
     ink = steps.denoise(ink)
     level = steps.otsu_threshold(ink)
     mask = ink > level
@@ -66,25 +62,46 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     box = bounding_box(mask)
     if box is None:
         return _blank(ink_dark)
-    labels_kept = int(mask.sum())
-    strong = float(np.percentile(ink[mask], 90))
-    low = 0.5 * level
     # The digit's own ink, soft edges included (one pixel around the kept strokes).
     support = max_filter(mask.astype(np.float32), 3) > 0
-    soft = np.clip((ink - low) / max(strong - low, 1e-6), 0.0, 1.0) * support
-    crop_box = bounding_box(soft > 0) or box
-    crop = soft[crop_box]
-    width = steps.stroke_width(mask[crop_box])
-    scale = BOX / max(crop.shape)
+    crop_box = bounding_box(support)
+    assert crop_box is not None
+    crop = np.where(support, ink, 0.0)[crop_box]
+    # MNIST was made from binary scans shrunk into the 20x20 box with anti-aliasing: binarise
+    # at no less than HI_RES pixels (enlarging small pictures first), then shrink.
+    factor = -(-HI_RES // max(crop.shape))
+    if factor > 1:
+        height, width = crop.shape
+        crop = (
+            _resample_matrix(height, height * factor)
+            @ crop
+            @ _resample_matrix(width, width * factor).T
+        )
+    # A blurred edge lies where the ink is half as strong as in the strokes' cores.
+    edge = max(level, 0.5 * float(np.percentile(ink[mask], 90)))
+    binary = (crop > edge).astype(np.float32)
+    width = steps.stroke_width(binary > 0)
+    scale = BOX / max(binary.shape)
     if width * scale < THIN_STROKE:
-        crop = steps.thicken(crop, width, MNIST_STROKE / scale)
-    image = mnist_form(crop)
+        # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
+        target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
+        binary = steps.thicken(binary, width, target)
+    image = mnist_form(binary)
     return Prepared(
         image=image,
         ink_dark=ink_dark,
         stroke_width=width,
-        details={"level": level, "ink_pixels": labels_kept, "work_shape": list(work.shape)},
+        details={"level": level, "ink_pixels": int(mask.sum()), "work_shape": list(work.shape)},
     )
+
+
+def _border_says_dark(gray: np.ndarray) -> bool:
+    """Whether the object is darker than the background, the border's median."""
+    paper = float(np.median(steps.border(gray)))
+    darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
+    if abs(darker - lighter) > steps.MIN_CONTRAST:
+        return darker > lighter
+    return float(gray.mean()) < float(np.median(gray))
 
 
 def _blank(ink_dark: bool) -> Prepared:
@@ -97,7 +114,9 @@ def prepare_object(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28). The background level (the
     border's median) becomes 0; the object's own shading is kept.
     """
-    ink_dark = _ink_dark(gray, invert)
+    # Objects may fill most of the picture, so the background is read from the border (the
+    # digits' rule, ink is the minority, would not hold).
+    ink_dark = _border_says_dark(gray) if invert == "auto" else bool(invert)
     oriented = steps.orient(gray, ink_dark)
     background = float(np.median(steps.border(oriented)))
     x = np.clip(oriented - background, 0.0, 1.0)

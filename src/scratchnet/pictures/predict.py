@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ImageError, ScratchnetError
 from .decode import IMAGE_SUFFIXES, as_gray, decode_gray, read_gray
 from .pipeline import Invert, Kind, Prepared, prepare
-from .typical import Typicality, shape_features
+from .typical import OutlierScore
 
 __all__ = ["Picture", "Reader", "expand_inputs", "predict_images", "predict_picture"]
 
@@ -128,7 +128,7 @@ class Reader:
         valid = isinstance(temperature, int | float) and 0.01 <= temperature <= 100
         self.temperature = float(temperature) if valid else 1.0
         typical = meta.get("typicality") if isinstance(meta.get("typicality"), dict) else {}
-        self.typicality = Typicality.from_json(typical)
+        self.outlier = OutlierScore.from_json(typical)
         threshold = typical.get("threshold")
         self.threshold = float(threshold) if isinstance(threshold, int | float) else None
         unsure = calibration.get("unsure_below", UNSURE_BELOW)
@@ -152,11 +152,13 @@ class Reader:
         probs = np.exp(z)
         probs /= probs.sum(axis=1, keepdims=True)
         scores = None
-        if self.typicality is not None:
-            scores = self.typicality.distance(shape_features(images, logits, self.temperature))
+        if self.outlier is not None:
+            scores = self.outlier.score(images, logits, self.temperature)
         out = []
         for i, (name, item) in enumerate(zip(names, prepared, strict=True)):
             score = None if scores is None or item.blank else float(scores[i])
+            if score is not None and not np.isfinite(score):
+                score = None  # statistics in the file that do not fit this picture: no score
             out.append(self._record(name, item, probs[i], score, top))
         return out
 

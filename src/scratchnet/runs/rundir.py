@@ -463,9 +463,9 @@ def _modified(folder: Path, files: Sequence[Path]) -> float | None:
 
 
 def _model_metadata(path: Path) -> dict[str, Any]:
-    from ..nn import load_model
+    from ..nn.io import read_metadata
 
-    return dict(getattr(load_model(path), "metadata", {}) or {})
+    return read_metadata(path)  # the header alone: a table of runs never reads weights
 
 
 def write_history_files(rows, csv_path: str | os.PathLike, json_path: str | os.PathLike):

@@ -8,6 +8,7 @@
     fit            (scratchnet.train.fit)
     test           one evaluation on the test set, at the end
     describe_model the metadata stored in the model file
+    calibrate      its temperature and "not a digit" threshold, from the validation split
 
 train_classifier chains them. It prints nothing and writes nothing but the checkpoint it is
 asked for: the CLI, sweeps and diagnose use it, and RunDir stores what it returns.
@@ -255,6 +256,24 @@ def describe_model(
     }
 
 
+def calibrate(model, config: TrainConfig, prepared: Prepared) -> dict[str, Any]:
+    """Calibrated confidence and the "not a digit" threshold, for the model file's metadata
+    (scratchnet.train.calibration.calibrate); nothing without a validation split or for inputs
+    that are not 28x28 pictures."""
+    if prepared.validation is None or prepared.x_fit.shape[1] != 784:
+        return {}
+    from ..train.calibration import calibrate as calibrate_on_validation
+
+    return calibrate_on_validation(
+        model,
+        (prepared.x_fit, prepared.y_fit),
+        prepared.validation,
+        dataset=config.dataset,
+        x_scale=prepared.x_scale,
+        seed=config.seed,
+    )
+
+
 def check_resumable(resume: SavedCheckpoint, config: TrainConfig) -> None:
     """The checkpoint must come from a run with the same settings (the data may have moved)."""
     from ..errors import CheckpointError
@@ -404,6 +423,8 @@ def train_classifier(
     model.metadata = describe_model(
         config, names, np.shape(prepared.x_test)[1:], scores, history.epochs
     )
+    if evaluate_test:
+        model.metadata.update(calibrate(model, config, prepared))
     return TrainResult(
         model,
         history,

@@ -7,9 +7,16 @@ network says it is. It does not make a network more accurate nor detect inputs u
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["expected_calibration_error", "fit_temperature", "softmax_with_temperature"]
+__all__ = [
+    "calibrate",
+    "expected_calibration_error",
+    "fit_temperature",
+    "softmax_with_temperature",
+]
 
 
 def softmax_with_temperature(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -73,3 +80,102 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
         if in_bin.any():
             total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
     return float(total)
+
+
+def calibrate(
+    model: Any,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    *,
+    dataset: str = "mnist",
+    x_scale: float | None = None,
+    seed: int = 0,
+    n_pictures: int = 800,
+    min_validation: int = 500,
+) -> dict[str, Any]:
+    """What a trained model needs to say how sure it is and when not to answer: its metadata.
+
+    train: (x_fit, y_fit), the training images (flat, scaled by x_scale) and labels.
+    "calibration": the temperature fitted on the validation split, with the validation ECE
+    before and after. "typicality": the class means and shared covariance of the training
+    images' features (scratchnet.pictures.typical), an outlier score (a logistic regression
+    fitted to tell validation images drawn as user pictures from generated non-digits: noise,
+    textures, blank paper, letters, two digits) and its threshold: the 99th percentile over
+    validation pictures held out of that fit, so that about 1% of digits are refused. The
+    shares of held-out non-digits it refuses are recorded beside it. With fewer than
+    `min_validation` validation images there is no "typicality" (nothing but blank pictures is
+    refused).
+    """
+    from ..pictures.pipeline import prepare
+    from ..pictures.predict import OBJECT_DATASETS
+    from ..pictures.synthetic import as_picture, non_digits
+    from ..pictures.typical import OutlierScore, Typicality, shape_features
+
+    x_val, y_val = validation
+    logits_val = np.asarray(model.predict_logits(x_val), dtype=np.float64)
+    temperature = fit_temperature(logits_val, y_val)
+    calibration = {
+        "temperature": round(temperature, 6),
+        "fitted_on": f"validation split ({len(y_val)} images)",
+        "validation_ece_before": round(
+            expected_calibration_error(softmax_with_temperature(logits_val), y_val), 6
+        ),
+        "validation_ece_after": round(
+            expected_calibration_error(softmax_with_temperature(logits_val, temperature), y_val),
+            6,
+        ),
+    }
+    if len(y_val) < min_validation:
+        # Too few validation images to choose a refusal threshold: calibration only.
+        return {"calibration": calibration}
+    rng = np.random.default_rng([seed, 7])
+    x_fit, y_fit = train
+    sample = rng.permutation(len(x_fit))[:3000]  # class means and a 59x59 covariance
+    train_images = x_fit[sample] * x_scale if x_scale is not None else x_fit[sample]
+    train_images = np.asarray(train_images, dtype=model.dtype)
+    logits_train = model.predict_logits(train_images)
+    typical = Typicality.fit(
+        shape_features(train_images.reshape(-1, 28, 28), logits_train, temperature),
+        np.asarray(y_fit)[sample],
+    )
+    kind = "object" if dataset in OBJECT_DATASETS else "digit"
+
+    def inputs(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        prepared = [prepare(p, kind=kind) for p in pictures]
+        images = np.stack([p.image for p in prepared])
+        logits = model.predict_logits(images.reshape(len(images), -1).astype(model.dtype))
+        blank = np.array([p.blank for p in prepared])
+        return OutlierScore.inputs(typical, images, logits, temperature), blank
+
+    n_pictures = min(n_pictures, len(x_val))
+    chosen = rng.permutation(len(x_val))[:n_pictures]
+    digits, digits_blank = inputs(
+        [as_picture(x_val[i].reshape(28, 28).astype(np.float32), rng) for i in chosen]
+    )
+    others = non_digits(rng, max(n_pictures, 10))
+    other_inputs, other_blank = inputs([1.0 - p if rng.random() < 0.5 else p for _, p in others])
+    names = np.array([k for k, _ in others])
+    # Fit on one half, choose the threshold and measure on the other.
+    fit_d = (np.arange(len(digits)) % 2 == 0) & ~digits_blank
+    fit_o = (np.arange(len(other_inputs)) % 2 == 0) & ~other_blank
+    outlier = OutlierScore.fit(typical, digits[fit_d], other_inputs[fit_o])
+    held_d = (np.arange(len(digits)) % 2 == 1) & ~digits_blank
+    held_o = np.arange(len(other_inputs)) % 2 == 1
+    digit_scores = outlier.score_inputs(digits[held_d])
+    threshold = float(np.quantile(digit_scores, 0.99)) if digit_scores.size else float("inf")
+    other_scores = np.where(other_blank, np.inf, outlier.score_inputs(other_inputs))
+    refused = {
+        k: round(float(np.mean(other_scores[held_o & (names == k)] > threshold)), 4)
+        for k in sorted(set(names.tolist()))
+    }
+    return {
+        "calibration": calibration,
+        "typicality": {
+            **outlier.to_json(),
+            "threshold": round(threshold, 6),
+            "threshold_rule": "99th percentile of the outlier score over validation images "
+            "drawn as pictures (held out of the score's fit)",
+            "validation_refused": round(float(np.mean(digit_scores > threshold)), 4),
+            "non_digits_refused": refused,
+        },
+    }

@@ -368,7 +368,9 @@
     }
     return state.histories[name];
   }
+  let overlayAsked = 0;
   async function renderOverlay() {
+    const asked = ++overlayAsked;
     const metric = $("metric").value, names = [...state.chosen].filter((n) => state.knownRuns && state.knownRuns.has(n));
     const series = [];
     for (const [i, name] of names.entries()) {
@@ -377,6 +379,7 @@
         series.push({ label: name, colour: COLOURS[i % COLOURS.length], points: curve(data.history, metric) });
       } catch (e) { /* gone since */ }
     }
+    if (asked !== overlayAsked) return;  // a later call draws
     drawChart($("overlay"), series, metric);
     legend($("overlay-legend"), series);
   }
@@ -439,7 +442,9 @@
   }
 
   // ---- mistakes ---------------------------------------------------------------------------
+  let mistakesAsked = 0;  // only the latest request's answer is shown (they can cross)
   async function loadMistakes() {
+    const asked = ++mistakesAsked;
     const status = $("mistakes-status");
     if (!state.model) { status.textContent = "No model yet."; $("mistakes").replaceChildren(); return; }
     status.textContent = "Reading the test set…";
@@ -448,6 +453,7 @@
     if ($("predicted-class").value) query.set("predicted", $("predicted-class").value);
     try {
       const data = await getJSON("/api/models/" + enc(state.model) + "/mistakes?" + query);
+      if (asked !== mistakesAsked) return;
       status.classList.remove("error");
       status.textContent = data.wrong + " of " + data.test_images + " " + data.dataset + " test images are wrong; " +
         data.matching + " match" + (data.matching > data.shown ? ", the first " + data.shown + " shown" : "") + ". Click one to open it in the draw view.";
@@ -462,6 +468,7 @@
         }, canvas, el("span", { text: (names[item.true] ?? item.true) + "→" + (names[item.predicted] ?? item.predicted) + " " + Math.round(100 * item.confidence) + "%" }));
       }));
     } catch (error) {
+      if (asked !== mistakesAsked) return;
       status.textContent = error.message; status.classList.add("error"); $("mistakes").replaceChildren();
     }
   }
