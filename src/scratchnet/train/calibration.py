@@ -177,7 +177,9 @@ def calibrate(
             "threshold": round(threshold, 6),
             "threshold_rule": "99th percentile of the outlier score over validation images "
             "drawn as pictures (held out of the score's fit)",
-            "validation_refused": round(float(np.mean(digit_scores > threshold)), 4),
+            "validation_refused": (
+                round(float(np.mean(digit_scores > threshold)), 4) if digit_scores.size else 0.0
+            ),
             "non_digits_refused": refused,
         },
     }
