@@ -93,6 +93,10 @@ CASES = [
     (["diagnose", "--validation-size", "0"], 2, "--validation-size is 0"),
     (["diagnose", "--hidden", "100000x50"], 1, "needs"),
     (["diagnose", "--early-stopping", "2", "--validation-size", "0"], 2, "--validation-size"),
+    # lr-find
+    (["lr-find", "--start", "1", "--stop", "0.1"], 2, "--start must be below --stop"),
+    (["lr-find", "--steps", "0"], 2, "expected a positive integer"),
+    (["lr-find", "--plot", "curve.txt"], 2, "name it *.png"),
     # sweep
     (["sweep"], 2, "one of the arguments --grid --random is required"),
     (["sweep", "--grid", "lr=0.1", "--repeats", "100000000"], 2, "--repeats: expected at most"),

@@ -70,6 +70,9 @@ COMMANDS: dict[str, Command] = {
         "cmd_diagnose",
         "train with probes and explain why a network is (not) learning",
     ),
+    "lr-find": Command(
+        "lrfind", "add_lrfind_arguments", "cmd_lrfind", "find a learning rate: the range test"
+    ),
     "sweep": Command(
         "sweep",
         "add_sweep_arguments",

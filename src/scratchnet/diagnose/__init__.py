@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .findings import Finding, analyse
+from .findings import CAUSE, SYMPTOM, Context, Finding, analyse, settings_to_args
+from .lrfind import LRRange, lr_range_test
 from .probes import TrainingProbe, layer_statistics
 
 
@@ -58,4 +59,16 @@ def diagnose_model(
     return records, analyse(records, n_classes=model.n_out, config=config)
 
 
-__all__ = ["Finding", "TrainingProbe", "analyse", "diagnose_model", "layer_statistics"]
+__all__ = [
+    "CAUSE",
+    "SYMPTOM",
+    "Context",
+    "Finding",
+    "LRRange",
+    "TrainingProbe",
+    "analyse",
+    "diagnose_model",
+    "layer_statistics",
+    "lr_range_test",
+    "settings_to_args",
+]

@@ -1,67 +1,138 @@
-"""Findings: turn probe records into plain-words explanations, ranked, each with evidence
-and a concrete fix. It reads records (probes.py) and the run's settings; it trains nothing.
+"""Findings: what a rule concluded, and `analyse`, which runs every rule and ranks them.
 
-Kinds: divergence, exploding updates, vanishing signal, vanishing gradients, learning rate too
-small, dead ReLUs, saturated units, collapse onto one class, loss stuck at the uniform guess.
+A Finding is a cause (the setting or data that explains the failure) or a symptom (what the
+run shows; it never ranks above a cause). Its fix is data: the settings to change
+({"init": "he-normal"}), shown as command-line flags (fix_args) or keyword arguments
+(fix_kwargs). The rules live in rules/; docs/diagnose.md lists each with its threshold.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+from .numbers import fmt
 
-# Thresholds, each with the reason for its value.
-VANISH_RATIO = 1e-2  # last hidden layer's spread / first's: 100x less signal is no signal
-VANISH_GRAD_RATIO = 1e-3  # first layer's weight-gradient norm / last layer's
-SMALL_INIT_GAIN = 0.5  # below half He's scale, every ReLU layer at least halves the signal
-TINY_UPDATE = 1e-5  # update/weight per step; healthy training sits around 1e-4..1e-2
-HUGE_UPDATE = 0.1  # a step that moves the weights by 10% of their size is out of control
-FLAT_LOSS = 0.05  # the loss moved by less than 5% of where it started
-DEAD_SHARE = 0.5  # more than half a layer's ReLUs never fire on the probe batch
-SATURATED_SHARE = 0.5  # more than half a layer's sigmoid/tanh outputs pinned at the rails
-COLLAPSE_SHARE = 0.5  # one class gets more than half of all predictions (10 balanced classes)
-CHANCE_MARGIN = 0.9  # loss above 90% of ln(k): hardly better than a uniform guess
+CAUSE, SYMPTOM = "cause", "symptom"
+
+#: Causes that change the first forward pass itself (the init rules defer to them).
+FIRST_PASS_CAUSES = ("data_scale", "symmetric_weights", "no_nonlinearity")
+
+#: Settings whose command-line flag is not "--" + the name with dashes.
+_FLAG_NAMES = {"learning_rate": "lr"}
 
 
 @dataclasses.dataclass
 class Finding:
-    """One problem: what, how sure/serious (severity 0..1), the numbers behind it, the fix."""
+    """One problem: what (kind, title), cause or symptom, how sure (severity 0..1), the
+    numbers behind it (evidence), the fix in words and as settings, and any fix to the data.
+
+    `stage` orders causes the way data flows: the data (0), the network's structure (1), its
+    initialisation (2), the optimisation (3), the fit (4). An earlier fault explains a later
+    one's evidence (inputs scaled by 255 look like an exploding initialisation), so it ranks first.
+    """
 
     kind: str
     severity: float
     title: str
     evidence: str
     fix: str
+    role: str = CAUSE
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    data_fix: str | None = None  # "rescale", "balance" or "clean-labels": no setting does it
+    stage: int = 3
+
+    @property
+    def fix_kwargs(self) -> dict[str, Any]:
+        """The fix as keyword arguments of TrainConfig / diagnose_training."""
+        return dict(self.settings)
+
+    @property
+    def fix_args(self) -> list[str]:
+        """The fix as command-line arguments for the same `scratchnet train` command."""
+        return settings_to_args(self.settings)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["fix_args"] = self.fix_args
+        return data
 
 
-def _hidden(layers: list[dict]) -> list[dict]:
-    return layers[:-1]
+def settings_to_args(settings: dict[str, Any]) -> list[str]:
+    """{"init": "he-normal", "hidden": [128]} -> ["--init", "he-normal", "--hidden", "128"]."""
+    args: list[str] = []
+    for name, value in settings.items():
+        flag = "--" + _FLAG_NAMES.get(name, name).replace("_", "-")
+        if isinstance(value, bool):
+            if value:
+                args.append(flag)
+            continue
+        if isinstance(value, list | tuple):
+            value = ",".join(map(str, value)) or "none"
+        elif isinstance(value, float):
+            value = f"{value:.3g}"
+        args += [flag, str(value)]
+    return args
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.2g}" if (x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e4)) else f"{x:.3g}"
+@dataclasses.dataclass
+class Context:
+    """What the rules may read besides the probe records.
+
+    config: the run's settings (TrainConfig.to_dict(); may be partial or empty); diverged: the
+    message when training blew up; history: fit's per-epoch rows; data: a DataReport (read
+    from the data itself, see datacheck.py) or None; lr_range: a function returning the
+    learning-rate range test (lrfind.py) or None, called only by a rule that needs a rate.
+    """
+
+    n_classes: int
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    diverged: str | None = None
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    data: Any = None
+    lr_range: Callable[[], Any] | None = None
+    found: list = dataclasses.field(default_factory=list)  # what earlier rules concluded
+    _lr_cache: list = dataclasses.field(default_factory=list, repr=False)
+
+    def explained(self, stage: int) -> bool:
+        """Whether a cause from an earlier stage than `stage` was found: its evidence (a
+        vanishing signal, inputs 255x too large) also distorts what later rules measure, so
+        they wait for the repaired run."""
+        return any(f.role == CAUSE and f.stage < stage for f in self.found)
+
+    def first_pass_explained(self) -> bool:
+        """Whether the first forward pass is already explained: by the inputs' scale or the
+        network's structure (labels do not change a forward pass)."""
+        return any(f.kind in FIRST_PASS_CAUSES for f in self.found)
+
+    def suggested_lr(self) -> Any:
+        """The range test's result (computed once, on first use), or None."""
+        if self.lr_range is None:
+            return None
+        if not self._lr_cache:
+            try:
+                self._lr_cache.append(self.lr_range())
+            except (FloatingPointError, ValueError, ArithmeticError):
+                self._lr_cache.append(None)
+        return self._lr_cache[0]
+
+    @property
+    def lr(self) -> float | None:
+        value = self.config.get("learning_rate")
+        return float(value) if isinstance(value, int | float) and value > 0 else None
+
+    def lr_text(self) -> str:
+        return f" (now {fmt(self.lr)})" if self.lr else ""
 
 
-def _layer_range(numbers: list[int]) -> str:
-    return f"layer {numbers[0]}" if len(numbers) == 1 else f"layers {numbers[0]}-{numbers[-1]}"
+Rule = Callable[[list[dict[str, Any]], Context], "Finding | None"]
 
 
-def _typical_max_ratio(records: list[dict[str, Any]]) -> float:
-    """The median over records of the largest layer update ratio: one wild early step is
-    common and harmless; steps that are wild all along are not."""
-    peaks = []
-    for record in records[1:]:
-        ratios = [e.get("update_ratio") for e in record["layers"]]
-        ratios = [x for x in ratios if x is not None and math.isfinite(x)]
-        if ratios:
-            peaks.append(max(ratios))
-    return float(np.median(peaks)) if peaks else 0.0
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Causes before symptoms; causes in data-flow order (stage), then by severity."""
+    return sorted(findings, key=lambda f: (f.role != CAUSE, f.stage, -f.severity))
 
 
 def analyse(
@@ -70,214 +141,47 @@ def analyse(
     n_classes: int,
     config: dict[str, Any] | None = None,
     diverged: str | None = None,
-    flag_prefix: str = "--",
+    history: list[dict[str, Any]] | None = None,
+    data: Any = None,
+    lr_range: Callable[[], Any] | None = None,
+    rules: list[Rule] | None = None,
 ) -> list[Finding]:
-    """Findings from probe records, most important first (an empty list: nothing wrong)."""
-    config = config or {}
-    findings: list[Finding] = []
-    if not records:
-        return findings
-    first, last = records[0], records[-1]
-    init_name = config.get("init")
-    lr = config.get("learning_rate")
-    chance = math.log(n_classes)
-    lr_text = f" (now {lr:g})" if isinstance(lr, int | float) else ""
+    """Findings from probe records, most important first (an empty list: nothing wrong).
 
-    # -- divergence and exploding updates --------------------------------------------------
-    nonfinite = sum(entry.get("nonfinite", 0) for r in records for entry in r["layers"])
-    ratios = [entry.get("update_ratio") for r in records[1:] for entry in r["layers"]]
-    ratios = [x for x in ratios if x is not None]
-    finite_ratios = [x for x in ratios if math.isfinite(x)]
-    max_ratio = max(finite_ratios, default=0.0)
-    if diverged or nonfinite:
-        what = diverged or f"{nonfinite} NaN or infinite values in activations or gradients"
-        findings.append(
-            Finding(
-                "divergence",
-                1.0,
-                "training diverged: the numbers blew up to NaN or infinity",
-                f"{what}; the largest update moved the weights by {_fmt(max_ratio)} of their size "
-                "in one step (healthy: about 1e-3)",
-                f"lower the learning rate about 10x{lr_text} ({flag_prefix}lr), or clip gradients",
-            )
-        )
-    elif _typical_max_ratio(records) > HUGE_UPDATE or max_ratio > 1.0:
-        findings.append(
-            Finding(
-                "exploding_updates",
-                0.9,
-                "updates are far too large: the learning rate is too high",
-                f"a typical step changes a layer's weights by {_fmt(_typical_max_ratio(records))}"
-                f" of their size, at most {_fmt(max_ratio)} (healthy: about 1e-3)",
-                f"lower the learning rate about 10x{lr_text} ({flag_prefix}lr)",
-            )
-        )
+    Each rule in the registry (rules.RULES) sees the records and a Context; a rule that fails
+    on odd numbers is a bug, but a diagnosis must never crash a training run, so its error
+    becomes a finding of its own ("diagnose_error") instead of a traceback.
+    """
+    from .rules import RULES
 
-    # -- vanishing signal --------------------------------------------------------------------
-    hidden = _hidden(first["layers"])
-    spreads = [entry["act_spread"] for entry in hidden]
-    if len(hidden) >= 2 and all(math.isfinite(s) for s in spreads) and spreads[0] > 0:
-        ratio = spreads[-1] / spreads[0]
-        if ratio < VANISH_RATIO:
-            per_layer = ratio ** (1 / (len(hidden) - 1))
-            # A spread of exactly 0 (it happens in float32 once the signal underflows) is no
-            # signal at all: there is no finite shrink factor per layer to report.
-            shrink = f"{_fmt(1 / per_layer)}x per layer" if per_layer > 0 else "to nothing"
-            starved = [
-                e["index"] + 1 for e, s in zip(hidden, spreads, strict=True) if s < spreads[0] * 0.1
-            ]
-            gains = [entry["he_gain"] for entry in first["layers"]]
-            median_gain = float(np.median(gains))
-            cause, fix = "", f"use He initialisation ({flag_prefix}init he-normal)"
-            if median_gain < SMALL_INIT_GAIN:
-                init = f" ({init_name})" if init_name else ""
-                cause = (
-                    f" because the weights start too small{init}: their scale is "
-                    f"{_fmt(median_gain)}x what He initialisation gives"
-                )
-                if first.get("positive_weights"):
-                    cause += (
-                        ", and all positive, so every unit computes nearly the same "
-                        "average of the layer below"
-                    )
-            elif any(e["activation"] in ("sigmoid", "tanh") for e in hidden):
-                cause = " because sigmoid/tanh layers squash the signal"
-                fix = (
-                    f"use ReLU with He initialisation ({flag_prefix}activation relu "
-                    f"{flag_prefix}init he-normal)"
-                )
-            findings.append(
-                Finding(
-                    "vanishing_signal",
-                    0.95,
-                    f"{_layer_range(starved)} pass on almost no signal: activations shrink "
-                    f"{'about ' if per_layer > 0 else ''}{shrink}{cause}",
-                    f"at the start, the spread of activations across examples falls from "
-                    f"{_fmt(spreads[0])} after layer 1 to {_fmt(spreads[-1])} after layer "
-                    f"{len(hidden)} ({_fmt(ratio)} of it); the output barely depends on the input",
-                    fix,
-                )
+    if not records or not isinstance(n_classes, int) or n_classes < 1:
+        return []
+    context = Context(
+        n_classes,
+        dict(config or {}),
+        diverged,
+        list(history or []),
+        data,
+        lr_range,
+    )
+    found: list[Finding] = []
+    for rule in RULES if rules is None else rules:
+        try:
+            finding = rule(records, context)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised: see the docstring
+            finding = Finding(
+                "diagnose_error",
+                0.0,
+                f"the {getattr(rule, '__name__', 'rule')} check failed on these records",
+                f"{type(exc).__name__}: {exc}",
+                "report this as a bug in scratchnet diagnose",
+                role=SYMPTOM,
             )
+        if finding is not None:
+            found.append(finding)
+            context.found.append(finding)
+    return rank(found)
 
-    # -- vanishing gradients -----------------------------------------------------------------
-    grad_records = [r for r in records[1:] if r["layers"][0].get("grad_norm") is not None]
-    if grad_records and len(hidden) >= 2:
-        ratios_g = []
-        for r in grad_records:
-            g_first, g_last = r["layers"][0]["grad_norm"], r["layers"][-1]["grad_norm"]
-            if g_last and math.isfinite(g_first) and math.isfinite(g_last):
-                ratios_g.append(g_first / g_last)
-        if ratios_g and float(np.median(ratios_g)) < VANISH_GRAD_RATIO:
-            findings.append(
-                Finding(
-                    "vanishing_gradients",
-                    0.85,
-                    "gradients vanish before they reach the first layers",
-                    f"the first layer's weight gradient is {_fmt(float(np.median(ratios_g)))} "
-                    "of the "
-                    "last layer's (median over the run): the early layers hardly learn",
-                    f"use He initialisation with ReLU ({flag_prefix}init he-normal), "
-                    "or fewer layers",
-                )
-            )
 
-    # -- learning rate too small -------------------------------------------------------------
-    losses = [r.get("probe_loss") for r in records]
-    losses = [x for x in losses if x is not None and math.isfinite(x)]
-    med_ratio = float(np.median(finite_ratios)) if finite_ratios else None
-    if len(losses) >= 2 and not diverged:
-        start, end = losses[0], losses[-1]
-        moved = (start - end) / start if start > 0 else 0.0
-        if moved < FLAT_LOSS and med_ratio is not None and med_ratio < TINY_UPDATE:
-            findings.append(
-                Finding(
-                    "learning_rate_too_small",
-                    0.8,
-                    "the learning rate is too small: the loss barely moves",
-                    f"the loss went from {start:.4f} to {end:.4f} ({100 * moved:.1f}%) over "
-                    f"{last['step']} steps; a step changes the weights by {_fmt(med_ratio)} "
-                    "of their "
-                    "size (healthy: about 1e-3)",
-                    f"raise the learning rate 10-100x{lr_text} ({flag_prefix}lr)",
-                )
-            )
-
-    # -- dead ReLUs ----------------------------------------------------------------------------
-    dead = [
-        (e["index"] + 1, e["dead_share"])
-        for e in _hidden(last["layers"])
-        if e.get("dead_share") is not None and e["dead_share"] > DEAD_SHARE
-    ]
-    if dead:
-        worst = max(share for _, share in dead)
-        findings.append(
-            Finding(
-                "dead_relus",
-                0.7,
-                f"{_layer_range([i for i, _ in dead])}: most ReLU units are dead "
-                "(they output 0 for "
-                "every input, so they never learn again)",
-                "; ".join(f"layer {i}: {100 * s:.0f}% dead" for i, s in dead)
-                + f" on {len(records) and 'the'} probe batch (worst {100 * worst:.0f}%)",
-                f"lower the learning rate{lr_text}, use He initialisation, or leaky ReLU "
-                f"({flag_prefix}activation leaky_relu)",
-            )
-        )
-
-    # -- saturated units -----------------------------------------------------------------------
-    saturated = [
-        (e["index"] + 1, e["saturated_share"], e["activation"])
-        for e in _hidden(last["layers"])
-        if e.get("saturated_share") is not None and e["saturated_share"] > SATURATED_SHARE
-    ]
-    if saturated:
-        findings.append(
-            Finding(
-                "saturated_units",
-                0.7,
-                f"{_layer_range([i for i, _, _ in saturated])}: most {saturated[0][2]} units are "
-                "saturated (their gradient is almost 0)",
-                "; ".join(
-                    f"layer {i}: {100 * s:.0f}% of outputs beyond +-{0.99}"
-                    if a == "tanh"
-                    else f"layer {i}: {100 * s:.0f}% of outputs below 0.01 or above 0.99"
-                    for i, s, a in saturated
-                ),
-                f"use Glorot initialisation for {saturated[0][2]} "
-                f"({flag_prefix}init glorot-uniform), "
-                f"a smaller learning rate, or ReLU with He initialisation",
-            )
-        )
-
-    # -- collapse onto one class ---------------------------------------------------------------
-    share = last.get("top_class_share")
-    if share is not None and share > COLLAPSE_SHARE and n_classes > 2:
-        findings.append(
-            Finding(
-                "collapse",
-                0.75,
-                f"predictions collapse onto one class: {100 * share:.0f}% of the probe images are "
-                f"called class {last['top_class']}",
-                f"on a probe batch with all {n_classes} classes, the most predicted class takes "
-                f"{100 * share:.0f}% (healthy: about {100 / n_classes:.0f}%)",
-                "the network ignores its input; see the findings above for why (often the signal "
-                "vanishes or the learning rate is wrong)",
-            )
-        )
-
-    # -- loss at the uniform guess --------------------------------------------------------------
-    if losses and not diverged and losses[-1] > CHANCE_MARGIN * chance:
-        findings.append(
-            Finding(
-                "no_learning",
-                0.6,
-                f"the loss stays near the uniform-guess level ln({n_classes}) = {chance:.3f}",
-                f"the loss ends at {losses[-1]:.4f}: hardly better than giving every class "
-                f"probability 1/{n_classes}",
-                "fix the findings above; if there are none, train longer or raise the "
-                "learning rate",
-            )
-        )
-
-    findings.sort(key=lambda f: -f.severity)
-    return findings
+def finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

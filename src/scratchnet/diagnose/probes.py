@@ -9,6 +9,7 @@ predicted class. It only reads: the engine does not change for it. findings.py i
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
             out = outputs[min(index + 1 + _offset(layers, index, activation), len(layers) - 1)]
         out = np.asarray(out, dtype=np.float64)
         finite = bool(np.isfinite(out).all())
+        mean_square = _norm(layer.weight) ** 2 / max(layer.weight.size, 1)
         entry: dict[str, Any] = {
             "index": index,
             "n_in": layer.n_in,
@@ -62,13 +64,13 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
             "act_mean": float(np.mean(out)) if finite else math.nan,
             # Spread across examples, averaged over units: the signal that tells inputs apart.
             "act_spread": float(np.mean(np.std(out, axis=0))) if finite else math.nan,
-            "weight_rms": float(np.sqrt(np.mean(np.square(layer.weight, dtype=np.float64)))),
+            "weight_rms": math.sqrt(mean_square),
             # sqrt(n_in * E[w^2] / 2): 1 for He initialisation, the scale that keeps a ReLU
             # network's signal constant from layer to layer.
-            "he_gain": float(
-                np.sqrt(layer.n_in * np.mean(np.square(layer.weight, dtype=np.float64)) / 2)
-            ),
+            "he_gain": math.sqrt(layer.n_in * mean_square / 2),
             "nonfinite": int(np.size(out) - np.count_nonzero(np.isfinite(out))),
+            # Every unit of the layer the same (constant or zero init): they stay the same.
+            "symmetric": _symmetric(layer.weight),
             "dead_share": None,
             "saturated_share": None,
         }
@@ -81,6 +83,27 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
         stats.append(entry)
     stats_logits = outputs[-1]
     return stats, stats_logits
+
+
+def _symmetric(weight: np.ndarray) -> bool:
+    """Whether all columns (units) of `weight` are equal: no random draw makes them so."""
+    if weight.ndim != 2 or weight.shape[1] < 2:
+        return False
+    return bool(np.all(weight == weight[:, :1]))
+
+
+def _norm(array: np.ndarray) -> float:
+    """The Frobenius norm, summed in float64 without BLAS (a BLAS dot of a long vector asks
+    for threads that a loaded machine makes slow)."""
+    flat = np.asarray(array, dtype=np.float64).ravel()
+    return float(np.sqrt(np.sum(flat * flat)))
+
+
+def input_spread(x: np.ndarray) -> float:
+    """The spread of the inputs across examples, averaged over features (as act_spread)."""
+    with np.errstate(all="ignore"):
+        value = float(np.mean(np.std(np.asarray(x, dtype=np.float64), axis=0)))
+    return value
 
 
 def _offset(layers: list, index: int, activation: Activation) -> int:
@@ -100,7 +123,7 @@ class TrainingProbe(Callback):
         validation set that fit() was given.
     size : int, default 1000
     every : int, optional
-        Steps between records; default about 10 records per epoch.
+        Steps between records; default about 5 records per epoch.
     """
 
     def __init__(
@@ -116,6 +139,8 @@ class TrainingProbe(Callback):
         self.size = int(size)
         self.every = every
         self.records: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []  # fit's per-epoch rows, as training went
+        self.seconds = 0.0  # time spent probing (benchmarks/bench_diagnose.py measures it)
         self.n_classes: int | None = None
         self._before: dict[int, np.ndarray] = {}
         self._interval = 1
@@ -132,14 +157,19 @@ class TrainingProbe(Callback):
         self.x = np.asarray(self.x)[: self.size]
         self.labels = None if self.labels is None else np.asarray(self.labels)[: self.size]
         self.n_classes = state.model.n_out
-        self._interval = self.every or max(1, state.steps_per_epoch // 10)
-        self.records = []
+        self._interval = self.every or max(1, state.steps_per_epoch // 5)
+        self.records, self.history, self.seconds = [], [], 0.0
         self._record(state, step=0, batch_loss=math.nan, grads=False)
+        self.records[0]["input_spread"] = input_spread(self.x)
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        self.history.append(dict(state.logs))
 
     def _due(self, state: TrainingState) -> bool:
         return state.global_step % self._interval == 0 or state.step == state.steps_per_epoch
 
     def on_batch_begin(self, state: TrainingState) -> None:
+        started = time.perf_counter()
         # global_step counts completed steps: this batch ends as step global_step + 1.
         upcoming = state.global_step + 1
         if upcoming % self._interval == 0 or state.step == state.steps_per_epoch:
@@ -148,11 +178,14 @@ class TrainingProbe(Callback):
                 for i, layer in enumerate(state.model.layers)
                 if isinstance(layer, Dense)
             }
+        self.seconds += time.perf_counter() - started
 
     def on_batch_end(self, state: TrainingState) -> None:
         if self._due(state) and self._before:
+            started = time.perf_counter()
             self._record(state, step=state.global_step, batch_loss=state.batch_loss, grads=True)
             self._before = {}
+            self.seconds += time.perf_counter() - started
 
     def _record(self, state: TrainingState, *, step: int, batch_loss: float, grads: bool) -> None:
         model = state.model
@@ -160,12 +193,12 @@ class TrainingProbe(Callback):
         for entry in layers:
             layer = model.layers[entry["index"]]
             if grads:
-                grad = np.asarray(layer.grads["weight"], dtype=np.float64)
-                entry["grad_norm"] = float(np.linalg.norm(grad))
+                grad = layer.grads["weight"]
+                entry["grad_norm"] = _norm(grad)
                 before = self._before.get(entry["index"])
                 if before is not None:
-                    change = np.linalg.norm(layer.weight.astype(np.float64) - before)
-                    size = np.linalg.norm(before.astype(np.float64))
+                    change = _norm(layer.weight - before)
+                    size = _norm(before)
                     entry["update_ratio"] = float(change / size) if size > 0 else math.inf
                 entry["nonfinite"] += int(np.size(grad) - np.count_nonzero(np.isfinite(grad)))
             else:

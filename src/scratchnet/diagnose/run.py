@@ -1,4 +1,9 @@
-"""Train with probes and diagnose: the one-call version used by `scratchnet diagnose`."""
+"""Train with probes and diagnose: the one call behind `scratchnet diagnose` (and --repair).
+
+diagnose_training reads the data (datacheck.py), trains as the config says with a
+TrainingProbe on the validation split, and runs the rules, giving them the learning-rate range
+test (lrfind.py) to call when a rate must be fixed.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..runs import TrainConfig, train_classifier
-from .findings import Finding, analyse
+from ..runs.workflow import load_data
+from .findings import CAUSE, Finding, analyse
 from .probes import TrainingProbe
 
 
@@ -23,6 +29,14 @@ class Diagnosis:
     n_classes: int
     diverged: str | None = None
     test_accuracy: float | None = None
+    val_accuracy: float | None = None
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    data: Any = None  # a DataReport, when the data was read
+    lr_range: Any = None  # an LRRange, when a rule ran the range test
+
+    @property
+    def causes(self) -> list[Finding]:
+        return [f for f in self.findings if f.role == CAUSE]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -31,7 +45,11 @@ class Diagnosis:
             "findings": [f.as_dict() for f in self.findings],
             "diverged": self.diverged,
             "test_accuracy": self.test_accuracy,
+            "val_accuracy": self.val_accuracy,
             "n_classes": self.n_classes,
+            "data": self.data.as_dict() if self.data is not None else None,
+            "lr_range": _lr_summary(self.lr_range),
+            "history": self.history,
             "records": self.records,
         }
 
@@ -59,8 +77,25 @@ class Diagnosis:
         return "".join(parts)
 
     def to_json(self) -> str:
-        """as_dict() as indented JSON (NumPy scalars in the records become plain numbers)."""
-        return json.dumps(self.as_dict(), indent=1, default=_plain)
+        """as_dict() as indented JSON (NumPy scalars become plain numbers; NaN and infinity,
+        which JSON lacks, become null)."""
+        return json.dumps(_finite(self.as_dict()), indent=1, default=_plain)
+
+
+def _lr_summary(found) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"suggestion": found.suggestion, "minimum": found.minimum, "blowup": found.blowup}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _escape(text: str) -> str:
@@ -76,11 +111,35 @@ def _plain(value: Any) -> Any:
 
 
 def diagnose_training(
-    config: TrainConfig, *, data=None, callbacks=(), probe_size: int = 1000
-) -> Diagnosis:
-    """Train as `config` says with a TrainingProbe on the validation split, then analyse."""
+    config: TrainConfig,
+    *,
+    data=None,
+    callbacks=(),
+    probe_size: int = 500,
+    read_data: bool = True,
+    range_test: bool = True,
+    repair: bool | int = False,
+):
+    """Train as `config` says with a TrainingProbe on the validation split, then analyse.
+
+    read_data: also read the training data for data faults; range_test: let rules run the
+    learning-rate range test for a rate fix. repair=True (or a number of rounds, default 3)
+    returns a Repair (repair.py) instead of a Diagnosis: fix, retrain, diagnose again.
+    """
+    if repair:
+        from .repair import repair_training
+
+        rounds = 3 if repair is True else int(repair)
+        return repair_training(config, data=data, rounds=rounds, probe_size=probe_size)
     if config.validation_size == 0:
         raise ValueError("diagnose needs a validation split to probe; use validation_size > 0")
+    if data is None:
+        data = load_data(config, progress=False)
+    report = None
+    if read_data:
+        from .datacheck import read_data as read
+
+        report = read(data[0][0], data[0][1], seed=config.seed)
     probe = TrainingProbe(size=min(probe_size, config.validation_size))
     diverged, accuracy, n_classes = None, None, 10
     try:
@@ -91,11 +150,35 @@ def diagnose_training(
         diverged = str(exc)
     if probe.n_classes:
         n_classes = probe.n_classes
+    found: list = []
+
+    def range_of():
+        from .lrfind import lr_range_test
+
+        found.append(lr_range_test(config, data))
+        return found[-1]
+
     findings = analyse(
-        probe.records, n_classes=n_classes, config=config.to_dict(), diverged=diverged
+        probe.records,
+        n_classes=n_classes,
+        config=config.to_dict(),
+        diverged=diverged,
+        history=probe.history,
+        data=report,
+        lr_range=range_of if range_test else None,
     )
+    val = [row.get("val_accuracy") for row in probe.history if row.get("val_accuracy") is not None]
     return Diagnosis(
-        subject_of(config, n_classes), probe.records, findings, n_classes, diverged, accuracy
+        subject_of(config, n_classes),
+        probe.records,
+        findings,
+        n_classes,
+        diverged,
+        accuracy,
+        val[-1] if val and not diverged else (0.0 if diverged else None),
+        probe.history,
+        report,
+        found[-1] if found else None,
     )
 
 

@@ -1,0 +1,139 @@
+"""`diagnose --repair`: apply the top cause's fix, retrain with the same budget, diagnose again.
+
+Each round changes what one finding says (its settings, or its data fix applied to the arrays
+in memory) and keeps the epochs, the data and the seed. It stops when no cause is left, when a
+fix would change nothing, or after `rounds` fixes. The result keeps the round with the best
+validation accuracy (the test set is read only to report, never to choose).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from typing import Any
+
+from ..runs import TrainConfig
+from ..runs.workflow import load_data
+from .datacheck import apply_data_fix
+from .findings import Finding, settings_to_args
+
+
+@dataclasses.dataclass
+class Round:
+    config: TrainConfig
+    diagnosis: Any  # a Diagnosis
+    fix: Finding | None = None  # the finding whose fix made the next round
+    data_fixes: list[str] = dataclasses.field(default_factory=list)  # applied before it
+
+
+@dataclasses.dataclass
+class Repair:
+    rounds: list[Round]
+    best: int  # index of the round kept
+
+    @property
+    def data_fixes(self) -> list[str]:
+        """The data fixes the kept round trained with."""
+        return self.rounds[self.best].data_fixes
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.rounds[self.best].config
+
+    @property
+    def diagnosis(self):
+        return self.rounds[self.best].diagnosis
+
+    def command(self) -> str:
+        """The `scratchnet train` command for the kept round's settings."""
+        return train_command(self.config)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rounds": [
+                {
+                    "settings": r.config.to_dict(),
+                    "findings": [f.kind for f in r.diagnosis.findings],
+                    "val_accuracy": r.diagnosis.val_accuracy,
+                    "test_accuracy": r.diagnosis.test_accuracy,
+                    "fix": r.fix.as_dict() if r.fix else None,
+                }
+                for r in self.rounds
+            ],
+            "best": self.best,
+            "data_fixes": self.data_fixes,
+            "command": self.command(),
+        }
+
+
+def train_command(config: TrainConfig) -> str:
+    """`scratchnet train` with every setting that differs from the defaults (or the preset)."""
+    if config.preset:
+        base = TrainConfig.from_preset(config.preset).to_dict()
+    else:
+        base = TrainConfig().to_dict()
+    wanted = config.to_dict()
+    changed = {
+        k: v for k, v in wanted.items()
+        if k not in ("preset", "data_dir") and v != base.get(k)
+    }
+    args = ["scratchnet", "train"]
+    if config.preset:
+        args += ["--preset", config.preset]
+    if config.data_dir:
+        args += ["--data-dir", config.data_dir]
+    if "nesterov" in changed and not changed.pop("nesterov"):
+        args.append("--no-nesterov")
+    return shlex.join(args + settings_to_args(changed))
+
+
+def _next_fix(diagnosis) -> Finding | None:
+    for finding in diagnosis.causes:
+        if finding.settings or finding.data_fix:
+            return finding
+    return None
+
+
+def repair_training(
+    config: TrainConfig, *, data=None, rounds: int = 3, probe_size: int = 500, on_round=None
+) -> Repair:
+    """Diagnose, fix, retrain, up to `rounds` fixes; `on_round(round)` sees each round."""
+    from .run import diagnose_training
+
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer; received rounds={rounds!r}")
+    if data is None:
+        data = load_data(config, progress=False)
+    history: list[Round] = []
+    data_fixes: list[str] = []
+    seen = {_key(config, data_fixes)}
+    while True:
+        diagnosis = diagnose_training(config, data=data, probe_size=probe_size)
+        current = Round(config, diagnosis, data_fixes=list(data_fixes))
+        history.append(current)
+        fix = _next_fix(diagnosis)
+        if fix is None or len(history) > rounds:
+            break
+        new_config, new_fixes = config, list(data_fixes)
+        if fix.settings:
+            new_config = dataclasses.replace(config, **fix.settings)
+        if fix.data_fix and fix.data_fix not in data_fixes:
+            new_fixes.append(fix.data_fix)
+        if _key(new_config, new_fixes) in seen:
+            break  # the fix would change nothing (or go back to a round already tried)
+        current.fix = fix
+        if on_round is not None:
+            on_round(current)
+        if len(new_fixes) > len(data_fixes):
+            data = apply_data_fix(new_fixes[-1], data, seed=config.seed)
+        config, data_fixes = new_config, new_fixes
+        seen.add(_key(config, data_fixes))
+    if on_round is not None and history[-1].fix is None:
+        on_round(history[-1])
+    scores = [r.diagnosis.val_accuracy or 0.0 for r in history]
+    best = max(range(len(history)), key=lambda i: (scores[i], -i))
+    return Repair(history, best)
+
+
+def _key(config: TrainConfig, data_fixes: list[str]) -> str:
+    return repr(sorted(config.to_dict().items())) + repr(data_fixes)
