@@ -462,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
         rows = [row for part in parts for row in part["rows"]]
+        known = {setup.name: setup for setup, _ in setup_halves()}
+        for row in rows:  # rows printed with --print leave the causes out
+            row.setdefault("causes", list(known[row["name"]].causes))
         overhead = next((p["overhead"] for p in parts if p.get("overhead")), None)
         write(rows, overhead, max(p["seconds"] for p in parts))
         return 0

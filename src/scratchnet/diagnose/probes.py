@@ -35,8 +35,11 @@ def _activation_of(layers: list, index: int) -> Activation | None:
     return None
 
 
-def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
-    """Per Dense layer, statistics of its (activated) output on the probe batch x."""
+def layer_statistics(model, x: np.ndarray, *, first: bool = True) -> list[dict[str, Any]]:
+    """Per Dense layer, statistics of its (activated) output on the probe batch x.
+
+    first=False leaves out what only the first record needs (whether the units are copies of
+    one another): the probe is cheaper on every later record."""
     stats = []
     layers = list(model.layers)
     with np.errstate(all="ignore"):
@@ -70,7 +73,7 @@ def layer_statistics(model, x: np.ndarray) -> list[dict[str, Any]]:
             "he_gain": math.sqrt(layer.n_in * mean_square / 2),
             "nonfinite": int(np.size(out) - np.count_nonzero(np.isfinite(out))),
             # Every unit of the layer the same (constant or zero init): they stay the same.
-            "symmetric": _symmetric(layer.weight),
+            "symmetric": _symmetric(layer.weight) if first else None,
             "dead_share": None,
             "saturated_share": None,
         }
@@ -189,7 +192,7 @@ class TrainingProbe(Callback):
 
     def _record(self, state: TrainingState, *, step: int, batch_loss: float, grads: bool) -> None:
         model = state.model
-        layers, logits = layer_statistics(model, self.x)
+        layers, logits = layer_statistics(model, self.x, first=not self.records)
         for entry in layers:
             layer = model.layers[entry["index"]]
             if grads:
@@ -206,7 +209,8 @@ class TrainingProbe(Callback):
                 entry["update_ratio"] = None
         weights = [layer.weight for layer in model.layers if isinstance(layer, Dense)]
         record: dict[str, Any] = {
-            "positive_weights": all(bool(np.all(w >= 0)) for w in weights),
+            "positive_weights": all(bool(np.all(w >= 0)) for w in weights) if not self.records
+            else None,
             "step": step,
             "epoch": state.epoch,
             "batch_loss": batch_loss,
