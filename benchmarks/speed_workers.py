@@ -374,6 +374,10 @@ class NotebookRun:
 
 def make_run(impl: str, case: Case, seed: int, x_train, y_train, threads: int):
     if impl == "scratchnet":
+        # Layouts chosen by measurement (train --autotune), against the reference below.
+        from scratchnet.nn import autotune
+
+        autotune.set_enabled(True)
         return ScratchnetRun(case, seed, x_train, y_train, threads)
     if impl == "scratchnet-reference":
         # The same training with every layer in the reference layout (train --no-autotune).

@@ -23,9 +23,21 @@ ALL_LAYOUTS = [Layout(*letters) for letters in itertools.product("CF", repeat=3)
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
+    # Tuning is opt-in (SCRATCHNET_AUTOTUNE=1, train --autotune): these tests turn it on.
     autotune.clear_cache()
-    yield
+    with autotune.switched(True):
+        yield
     autotune.clear_cache()
+
+
+def test_tuning_is_off_unless_asked_for(monkeypatch):
+    monkeypatch.delenv("SCRATCHNET_AUTOTUNE", raising=False)
+    assert autotune._env_enabled() is False
+    monkeypatch.setenv("SCRATCHNET_AUTOTUNE", "1")
+    assert autotune._env_enabled() is True
+    with autotune.switched(False):
+        assert not autotune.enabled()
+    assert autotune.enabled()
 
 
 def _step(layer: Dense, x: np.ndarray, upstream: np.ndarray):

@@ -363,11 +363,21 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "product is under 1 MFLOP (tiny networks or batches), where a second thread does not "
         "pay]",
     )
-    parser.add_argument(
-        "--no-autotune",
+    tuning = parser.add_mutually_exclusive_group()
+    tuning.add_argument(
+        "--autotune",
+        dest="autotune",
         action="store_true",
-        help="keep the reference matrix layouts instead of timing the equivalent ones at the "
-        "first step and keeping the fastest (a resumed run keeps its checkpoint's layouts)",
+        default=None,
+        help="time the equivalent matrix layouts of each layer at the first step and keep the "
+        "fastest (a resumed run keeps its checkpoint's layouts) [default: off, or "
+        "SCRATCHNET_AUTOTUNE=1]",
+    )
+    tuning.add_argument(
+        "--no-autotune",
+        dest="autotune",
+        action="store_false",
+        help="keep the reference matrix layouts (the default)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -471,10 +481,10 @@ def _run(args, config, run, output, data, every, saved, signals) -> int:
         callbacks.append(probe)
     if run is not None:
         callbacks.append(LiveRecord(run, config.to_dict()))
-    # --no-autotune: every layer keeps the reference matrix layout (scratchnet.nn.autotune).
+    # --autotune / --no-autotune: whether layers time their matrix layouts (nn.autotune).
     tuning = contextlib.nullcontext()
-    if getattr(args, "no_autotune", False):
-        tuning = autotune.disabled()
+    if getattr(args, "autotune", None) is not None:
+        tuning = autotune.switched(args.autotune)
     try:
         with tuning:
             result = workflow.train_classifier(

@@ -83,7 +83,11 @@ REFERENCE = Layout()
 
 
 def _env_enabled() -> bool:
-    return os.environ.get("SCRATCHNET_AUTOTUNE", "1").strip().lower() not in ("0", "false", "no")
+    # Off unless asked for: on an Intel Xeon (AVX-512, OpenBLAS SkylakeX and Haswell kernels, 2
+    # threads, idle) the layouts chosen by timing each product alone made the 784-1024-1024-10
+    # epoch 14-30% slower than the reference layouts in training (benchmarks/results/
+    # speed-intel-xeon-processor.md): a product timed alone is not the product inside an epoch.
+    return os.environ.get("SCRATCHNET_AUTOTUNE", "0").strip().lower() in ("1", "true", "yes")
 
 
 _state = {"enabled": _env_enabled()}
@@ -91,7 +95,8 @@ _cache: dict[tuple, dict[str, Any]] = {}
 
 
 def enabled() -> bool:
-    """Whether layers time their layouts at their first training step (default: yes)."""
+    """Whether layers time their layouts at their first training step (default: no; turn it on
+    with SCRATCHNET_AUTOTUNE=1, set_enabled(True) or `scratchnet train --autotune`)."""
     return _state["enabled"]
 
 
@@ -101,14 +106,19 @@ def set_enabled(flag: bool) -> None:
 
 
 @contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """A block in which new layers keep the reference layout."""
+def switched(flag: bool) -> Iterator[None]:
+    """A block in which new layers time their layouts (flag True) or keep the reference."""
     before = _state["enabled"]
-    _state["enabled"] = False
+    _state["enabled"] = bool(flag)
     try:
         yield
     finally:
         _state["enabled"] = before
+
+
+def disabled() -> contextlib.AbstractContextManager[None]:
+    """A block in which new layers keep the reference layout."""
+    return switched(False)
 
 
 def clear_cache() -> None:
