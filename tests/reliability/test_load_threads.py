@@ -4,8 +4,9 @@ one thread, and the callback re-chooses between epochs (fit's results stay corre
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -32,27 +33,35 @@ def test_own_work_does_not_count_as_load():
     assert 0.0 <= others <= len(meter.cpus)
 
 
+# A busy process of its own: a plain interpreter, so nothing of the test suite must be
+# importable in it (a spawned multiprocessing worker would have to import this module).
+SPIN = """
+import os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+print("ready", flush=True)
+end = time.perf_counter() + float(sys.argv[2])
+while time.perf_counter() < end:
+    pass
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
 def test_a_busy_process_on_our_cpu_counts_as_load():
     cpu = min(os.sched_getaffinity(0))
     meter = LoadMeter()
     meter.cpus = {cpu}
-    meter._last = meter._snapshot()
-    context = multiprocessing.get_context("spawn")
-    worker = context.Process(target=_pinned_spin, args=(cpu, 0.6))
-    worker.start()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", SPIN, str(cpu), "0.8"], stdout=subprocess.PIPE, text=True
+    )
     try:
+        assert worker.stdout.readline().strip() == "ready"
+        meter._last = meter._snapshot()
         time.sleep(0.5)
         others = meter.others(wait=0)
     finally:
-        worker.join()
-    # The spinning process had the CPU for most of the 0.5 s (less the time it took to start).
+        worker.communicate(timeout=30)
+    # The spinning process had the CPU for most of the 0.5 s (shared with this one's sleep).
     assert others > 0.3
-
-
-def _pinned_spin(cpu: int, seconds: float) -> None:
-    os.sched_setaffinity(0, {cpu})
-    _spin(seconds)
 
 
 def test_free_cores_is_the_usable_cores_less_the_load(monkeypatch):
