@@ -177,27 +177,34 @@ def check_config(data: Any, path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-class RunDir:
-    """One run folder. Nothing is read or created until a method is called."""
+class _Folder:
+    """What a run folder and a sweep folder share: a path, a name, equality by kind and path."""
 
-    kind = "run"
+    kind = "folder"
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
     def __repr__(self) -> str:
-        return f"RunDir({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, RunDir) and other.path == self.path
+        return type(other) is type(self) and other.path == self.path
 
     def __hash__(self) -> int:
         return hash((self.kind, self.path))
 
-    # -- the files -------------------------------------------------------------------------
     @property
     def name(self) -> str:
         return self.path.name
+
+
+class RunDir(_Folder):
+    """One run folder. Nothing is read or created until a method is called."""
+
+    kind = "run"
+
+    # -- the files -------------------------------------------------------------------------
 
     @property
     def config_path(self) -> Path:
@@ -482,26 +489,10 @@ def write_history_files(rows, csv_path: str | os.PathLike, json_path: str | os.P
     return csv_path, json_path
 
 
-class SweepDir:
+class SweepDir(_Folder):
     """One sweep folder (see the module's docstring for its files)."""
 
     kind = "sweep"
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"SweepDir({str(self.path)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SweepDir) and other.path == self.path
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.path))
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
     @property
     def log_path(self) -> Path:
