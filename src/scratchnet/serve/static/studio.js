@@ -117,6 +117,8 @@
   // ---- draw -------------------------------------------------------------------------------
   const pad = $("pad"), ctx = pad.getContext("2d");
   let drawing = false, last = null, inked = false, timer = null, busy = false, again = false;
+  // Bumped by Clear: an answer to a request sent before it belongs to a picture that is gone.
+  let generation = 0;
   function clearPad() {
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, pad.width, pad.height);
     inked = false;
@@ -147,7 +149,10 @@
   function endStroke() { if (drawing) { drawing = false; predictSoon(0); } }
   pad.addEventListener("pointerup", endStroke);
   pad.addEventListener("pointercancel", endStroke);
-  $("clear").addEventListener("click", () => { clearPad(); resetAnswer(); });
+  $("clear").addEventListener("click", () => {
+    generation += 1; clearTimeout(timer); timer = null; again = false;
+    clearPad(); resetAnswer();
+  });
   $("photo").addEventListener("change", async () => {
     const file = $("photo").files[0];
     if (!file) return;
@@ -172,15 +177,17 @@
   function predictPad() {
     if (!inked || !state.model) return;
     if (busy) { again = true; return; }
-    pad.toBlob((blob) => inspect(blob, "image/png", "drawing"), "image/png");
+    const mine = generation;
+    pad.toBlob((blob) => inspect(blob, "image/png", "drawing", mine), "image/png");
   }
-  async function inspect(body, type, what) {
+  async function inspect(body, type, what, mine = generation) {
     busy = true;
     try {
       const url = "/api/inspect?model=" + encodeURIComponent(state.model);
       const result = await getJSON(url, { method: "POST", headers: { "Content-Type": type }, body });
-      showResult(result, what);
+      if (mine === generation) showResult(result, what);
     } catch (error) {
+      if (mine !== generation) return;
       $("draw-status").textContent = error.message;
       $("draw-status").classList.add("error");
     } finally {
