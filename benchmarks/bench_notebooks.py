@@ -23,18 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scratchnet.fileio import atomic_write  # noqa: E402
+from scratchnet.resources import cpu_model  # noqa: E402
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
+    model = cpu_model(platform.processor() or platform.machine())
     try:
         from threadpoolctl import threadpool_info
 

@@ -37,18 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from scratchnet.fileio import atomic_write
+from scratchnet.resources import cpu_model
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
+    model = cpu_model(platform.processor() or platform.machine())
     blas = "unknown"
     try:
         from threadpoolctl import threadpool_info

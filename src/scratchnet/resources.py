@@ -1,4 +1,5 @@
-"""What this machine can give a command: memory, checked before a large allocation.
+"""What this machine can give a command: memory, checked before a large allocation; and what
+it is (cpu_model), for results and caches that hold for one machine only.
 
 `check_memory(needed, what, fix)` raises ResourceError ("... needs N GB, this machine has M GB
 available") when an estimate exceeds the memory available now; the estimates themselves live
@@ -74,3 +75,15 @@ def check_memory(needed: float, what: str, fix: str, *, available: int | None = 
     raise ResourceError(
         f"{what} needs {gigabytes(needed)}, this machine has {gigabytes(free)} available; {fix}"
     )
+
+
+def cpu_model(default: str = "unknown CPU") -> str:
+    """The CPU's model name from /proc/cpuinfo ("AMD EPYC"), or `default` where it cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return default

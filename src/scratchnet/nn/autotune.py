@@ -173,15 +173,9 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
 
 def _machine() -> str:
     """The CPU model and BLAS kernel: measurements from one do not carry to another."""
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
+    from ..resources import cpu_model
+
+    model = cpu_model()
     try:
         from ..threads import blas_info
     except ImportError:  # pragma: no cover
