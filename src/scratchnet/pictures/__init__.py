@@ -14,15 +14,24 @@ from .components import Component, count_pieces, label_components
 from .decode import as_gray, decode_gray, read_gray
 from .filters import box_blur, max_filter, median_filter, min_filter
 from .form import centre_by_mass, fit_box, fit_object, mnist_form
-from .pipeline import Prepared, prepare, prepare_digit, prepare_object
+from .pipeline import (
+    Prepared,
+    digit_candidates,
+    prepare,
+    prepare_candidates,
+    prepare_digit,
+    prepare_object,
+)
 from .predict import Reader, expand_inputs, predict_images, predict_picture
 from .steps import (
+    Polarity,
     denoise,
     ink_is_dark,
     keep_digit,
     orient,
     otsu_threshold,
     paper_surface,
+    polarity,
     remove_lines,
     remove_paper,
     stroke_width,
@@ -32,6 +41,7 @@ from .typical import Typicality, shape_features
 
 __all__ = [
     "Component",
+    "Polarity",
     "Prepared",
     "Reader",
     "Typicality",
@@ -41,6 +51,7 @@ __all__ = [
     "count_pieces",
     "decode_gray",
     "denoise",
+    "digit_candidates",
     "expand_inputs",
     "fit_box",
     "fit_object",
@@ -54,9 +65,11 @@ __all__ = [
     "orient",
     "otsu_threshold",
     "paper_surface",
+    "polarity",
     "predict_images",
     "predict_picture",
     "prepare",
+    "prepare_candidates",
     "prepare_digit",
     "prepare_object",
     "read_gray",
