@@ -58,8 +58,7 @@ class _RangeTest(Callback):
         self._average, self._best = 0.0, math.inf
 
     def on_batch_begin(self, state: TrainingState) -> None:
-        step = min(state.global_step, len(self.rates) - 1)
-        state.optimizer.learning_rate = float(self.rates[step])
+        state.optimizer.learning_rate = float(self.rates[min(state.global_step, len(self.rates) - 1)])
 
     def on_batch_end(self, state: TrainingState) -> None:
         loss = float(state.batch_loss)
