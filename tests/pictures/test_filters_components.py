@@ -10,11 +10,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from scratchnet.pictures import (
     box_blur,
+    count_pieces,
     label_components,
     max_filter,
     median_filter,
     min_filter,
 )
+from scratchnet.pictures import components as components_module
 
 
 def reference(x: np.ndarray, size: int, reduce) -> np.ndarray:
@@ -70,13 +72,25 @@ def flood_fill_labels(mask: np.ndarray) -> np.ndarray:
     return labels
 
 
+@pytest.fixture(params=["scipy", "numpy"])
+def labelling(request, monkeypatch):
+    """Run a test with SciPy's labelling and again with the NumPy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(components_module, "_ndimage", None)
+    elif components_module._ndimage is None:
+        pytest.skip("SciPy is not installed")
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("density", [0.2, 0.45, 0.6])
-def test_components_partition_like_a_flood_fill(seed, density):
+def test_components_partition_like_a_flood_fill(seed, density, labelling):
     mask = np.random.default_rng(seed).random((17, 23)) < density
     labels, components = label_components(mask)
     expected = flood_fill_labels(mask)
     assert len(components) == expected.max()
+    # Numbered in the order of each piece's first pixel (row by row), as the flood fill does.
+    np.testing.assert_array_equal(labels, expected)
     # The same partition: each of our labels maps to exactly one reference label and back.
     pairs = set(zip(labels[mask].tolist(), expected[mask].tolist(), strict=True))
     assert len(pairs) == len(components)
@@ -88,10 +102,21 @@ def test_components_partition_like_a_flood_fill(seed, density):
         assert (comp.left, comp.right) == (cols.min(), cols.max() + 1)
 
 
-def test_diagonal_neighbours_are_connected_and_gaps_are_not():
+def test_diagonal_neighbours_are_connected_and_gaps_are_not(labelling):
     mask = np.zeros((5, 6), dtype=bool)
     mask[0, 0] = mask[1, 1] = mask[2, 2] = True  # a diagonal line: one piece
     mask[4, 5] = True  # a separate dot
     _, components = label_components(mask)
     assert sorted(c.area for c in components) == [1, 3]
     assert label_components(np.zeros((3, 3), dtype=bool))[1] == []
+
+
+def test_count_pieces_counts_each_mask_on_its_own(labelling):
+    rng = np.random.default_rng(3)
+    masks = rng.random((9, 12, 12)) < 0.35
+    masks[4] = False  # an empty mask between full ones
+    masks[5] = True  # one piece touching every edge: must not join its neighbours' pieces
+    expected = [sum(c.area >= 3 for c in label_components(m)[1]) for m in masks]
+    np.testing.assert_array_equal(count_pieces(masks, 3), expected)
+    assert count_pieces(masks, 3)[4] == 0 and count_pieces(masks, 3)[5] == 1
+    assert count_pieces(np.zeros((2, 5, 5), dtype=bool)).tolist() == [0, 0]

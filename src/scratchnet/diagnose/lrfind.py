@@ -60,6 +60,9 @@ class _RangeTest(Callback):
     def on_batch_begin(self, state: TrainingState) -> None:
         state.optimizer.learning_rate = float(self.rates[min(state.global_step, len(self.rates) - 1)])
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return False  # it reads the loss only
+
     def on_batch_end(self, state: TrainingState) -> None:
         loss = float(state.batch_loss)
         self.learning_rates.append(float(state.optimizer.learning_rate))

@@ -225,6 +225,9 @@ class TrainingProbe(Callback):
             }
         self.seconds += time.perf_counter() - started
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return bool(self._before)  # set by on_batch_begin on the steps it records
+
     def on_batch_end(self, state: TrainingState) -> None:
         if self._due(state) and self._before:
             started = time.perf_counter()

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autotune
+from . import autotune, blas
 from .activations import Activation, Identity, get_activation
 from .init import Initializer, Zeros, get_initializer
 from .layer import Layer, check_dtype
@@ -150,13 +150,7 @@ class Dense(Layer):
         dL/dz = grad_out * f'(z); both are written into self.grads (overwritten, not added).
         grad_in is written into a reused buffer, valid until the next backward.
         """
-        self._require_forward()
-        if grad_out.shape != (self._x.shape[0], self.n_out):
-            raise ValueError(
-                f"{self!r}.backward expected grad_out of shape {(self._x.shape[0], self.n_out)} "
-                f"(the last forward's output); received shape {grad_out.shape}"
-            )
-        grad_z = self.activation.backward(grad_out)
+        grad_z = self._grad_z(grad_out)
         # x.T is a transposed view: BLAS reads it as is (no copy of x).
         np.matmul(self._x.T, grad_z, out=self.grads["weight"])
         # The bias gradient, a sum over the batch, as ones @ grad_z: BLAS's matrix-vector
@@ -165,6 +159,42 @@ class Dense(Layer):
         # (128, 1024)).
         ones = self._work.ones("ones", grad_z.shape[0], grad_z.dtype)
         np.matmul(ones, grad_z, out=self.grads["bias"])
+        return self._grad_in(grad_z, need_grad_in)
+
+    def backward_update(
+        self, grad_out: np.ndarray, *, need_grad_in: bool = True, alpha: float, beta: float
+    ) -> tuple[np.ndarray | None, tuple[str, ...]]:
+        """backward with a plain SGD step folded in (Layer.backward_update): the weight gradient's
+        product writes beta * weight + alpha * (x^T @ grad_z) straight into the weight, one BLAS
+        gemm (nn/blas.py), and the bias likewise; no gradient array is written and the weights
+        are not streamed through memory again. Falls back to backward where NumPy's BLAS cannot
+        be called that way.
+        """
+        grad_z = self._grad_z(grad_out)
+        weight, bias = self.params["weight"], self.params["bias"]
+        ones = self._work.ones("ones", grad_z.shape[0], grad_z.dtype)[None, :]
+        fits = blas.supported(self._x.T, grad_z, weight)
+        if not (fits and blas.supported(ones, grad_z, bias[None, :])):
+            np.matmul(self._x.T, grad_z, out=self.grads["weight"])
+            np.matmul(ones[0], grad_z, out=self.grads["bias"])
+            return self._grad_in(grad_z, need_grad_in), ()
+        grad_in = self._grad_in(grad_z, need_grad_in)  # from the weight before its update
+        blas.gemm(self._x.T, grad_z, weight, alpha, beta)
+        blas.gemm(ones, grad_z, bias[None, :], alpha, beta)
+        return grad_in, ("weight", "bias")
+
+    def _grad_z(self, grad_out: np.ndarray) -> np.ndarray:
+        """dL/dz from dL/dy, after checking grad_out against the last forward."""
+        self._require_forward()
+        if grad_out.shape != (self._x.shape[0], self.n_out):
+            raise ValueError(
+                f"{self!r}.backward expected grad_out of shape {(self._x.shape[0], self.n_out)} "
+                f"(the last forward's output); received shape {grad_out.shape}"
+            )
+        return self.activation.backward(grad_out)
+
+    def _grad_in(self, grad_z: np.ndarray, need_grad_in: bool) -> np.ndarray | None:
+        """dL/dx = grad_z @ weight^T into a reused buffer, or None when nobody needs it."""
         if not need_grad_in:
             return None
         weight = self.params["weight"]

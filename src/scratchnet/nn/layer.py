@@ -54,6 +54,16 @@ class Layer:
         """
         raise NotImplementedError
 
+    def backward_update(
+        self, grad_out: np.ndarray, *, need_grad_in: bool = True, alpha: float, beta: float
+    ) -> tuple[np.ndarray | None, tuple[str, ...]]:
+        """backward, and the update param <- beta * param + alpha * grad where the layer can
+        fold it into the products that compute the gradients (a plain SGD step: alpha = -lr,
+        beta = 1 - lr * weight_decay). Returns (grad_in, names of the parameters it updated);
+        their grads are then not written. This default updates nothing: plain backward.
+        """
+        return self.backward(grad_out, need_grad_in=need_grad_in), ()
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-able."""
         return {}

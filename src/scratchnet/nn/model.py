@@ -84,13 +84,29 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> None:
-        """grad_out: (batch, n_out), dLoss/dOutput; fills every layer's grads (overwriting)."""
+    def backward(
+        self, grad_out: np.ndarray, *, update: tuple[float, float] | None = None
+    ) -> frozenset[tuple[int, str]]:
+        """grad_out: (batch, n_out), dLoss/dOutput; fills every layer's grads (overwriting).
+
+        update=(alpha, beta): also apply param <- beta * param + alpha * grad wherever a layer
+        can fold it into its backward products (Layer.backward_update; a plain SGD step, see
+        Optimizer.fused_coefficients). Returns the (layer index, name) of the parameters so
+        updated, whose grads are not written; empty without `update`.
+        """
         grad = grad_out
-        last = len(self.layers) - 1
-        for index in range(last, -1, -1):
+        applied: list[tuple[int, str]] = []
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
             # The first layer's input gradient would be dLoss/dImage: nobody needs it.
-            grad = self.layers[index].backward(grad, need_grad_in=index > 0)
+            if update is None:
+                grad = layer.backward(grad, need_grad_in=index > 0)
+                continue
+            grad, names = layer.backward_update(
+                grad, need_grad_in=index > 0, alpha=update[0], beta=update[1]
+            )
+            applied += [(index, name) for name in names]
+        return frozenset(applied)
 
     def parameters(self) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
         """(layer index, name, parameter, gradient) for every parameter, in layer order."""

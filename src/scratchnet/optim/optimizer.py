@@ -148,9 +148,23 @@ class Optimizer:
         # Scratch arrays for the update arithmetic: reused every step, never saved.
         self._scratch: dict[tuple[int, str], np.ndarray] = {}
 
-    def step(self, model) -> None:
-        """Update every parameter of `model` in place (clip, update, then constrain)."""
+    def fused_coefficients(self) -> tuple[float, float] | None:
+        """(alpha, beta) when this step is param <- beta * param + alpha * grad for every
+        parameter, so that layers may apply it inside backward (Sequential.backward(update=));
+        None when the update needs more (state, a gradient norm). None here; SGD overrides it.
+        """
+        return None
+
+    def step(self, model, *, applied: frozenset[tuple[int, str]] = frozenset()) -> None:
+        """Update every parameter of `model` in place (clip, update, then constrain).
+
+        applied: the (layer index, name) of parameters the backward pass already updated with
+        fused_coefficients() (Sequential.backward's return value): they are not updated again;
+        the max-norm constraint still applies to them.
+        """
         entries = list(model.parameters())
+        if applied and self.clip_norm is not None:
+            raise ValueError("a clipped step cannot be fused: its scale needs every gradient")
         grad_scale = 1.0
         if self.clip_norm is not None:
             norm = global_norm(grad for *_, grad in entries)
@@ -164,7 +178,8 @@ class Optimizer:
             if norm > self.clip_norm:
                 grad_scale = self.clip_norm / norm
         for index, name, param, grad in entries:
-            self._update((index, name), param, grad, grad_scale)
+            if (index, name) not in applied:
+                self._update((index, name), param, grad, grad_scale)
         if self.max_norm is not None:
             for _, name, param, _ in entries:
                 if name == "weight" and param.ndim == 2:

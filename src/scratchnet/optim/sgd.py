@@ -51,6 +51,16 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0; received momentum=0")
         self.nesterov = bool(nesterov)
 
+    def fused_coefficients(self) -> tuple[float, float] | None:
+        """Plain SGD (no momentum, no clipping) is param <- (1 - lr * wd) * param - lr * grad:
+        layers can apply it in the weight gradient's product (Optimizer.fused_coefficients).
+        The result equals `_update`'s to float rounding (BLAS sums and scales in its own order).
+        """
+        if self.momentum or self.clip_norm is not None:
+            return None
+        rate = self.learning_rate
+        return -rate, 1.0 - rate * self.weight_decay
+
     def _update(
         self, key: tuple[int, str], param: np.ndarray, grad: np.ndarray, grad_scale: float
     ) -> None:

@@ -10,7 +10,7 @@ mnist_form (20x20 box centred by mass in 28x28) or fit_object (Fashion-MNIST's w
 prepare_digit / prepare_object run them in order.
 """
 
-from .components import Component, label_components
+from .components import Component, count_pieces, label_components
 from .decode import as_gray, decode_gray, read_gray
 from .filters import box_blur, max_filter, median_filter, min_filter
 from .form import centre_by_mass, fit_box, fit_object, mnist_form
@@ -38,6 +38,7 @@ __all__ = [
     "as_gray",
     "box_blur",
     "centre_by_mass",
+    "count_pieces",
     "decode_gray",
     "denoise",
     "expand_inputs",

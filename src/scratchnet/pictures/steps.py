@@ -53,8 +53,7 @@ def polarity_and_paper(gray: np.ndarray) -> tuple[bool, np.ndarray | None]:
     """(ink_is_dark, the paper's surface in gray's units, or None when the picture is too
     small or flat to fit one): one pass for ink_is_dark and remove_paper."""
     if gray.size >= 64:
-        light = _smooth_surface(gray, 8, 0.9)
-        dark = _smooth_surface(gray, 8, 0.1)
+        light, dark = _smooth_surfaces(gray, 8, (0.9, 0.1))
         contrasted = (light - dark) > MIN_CONTRAST
         if contrasted.sum() >= 16:
             middle = (light + dark) / 2
@@ -78,21 +77,22 @@ def _design(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(rows), rows, cols, rows * rows, rows * cols, cols * cols], -1)
 
 
-def _block_levels(x: np.ndarray, blocks: int, share: float) -> tuple[np.ndarray, ...]:
-    """Split x into about blocks x blocks tiles; per tile the `share` quantile and the tile's
-    centre in [-1, 1] coordinates: (levels, rows, cols), each (n_tiles,)."""
+def _block_levels(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """Split x into about blocks x blocks tiles; per tile the quantile of each share and the
+    tile's centre in [-1, 1] coordinates: (levels (n_shares, n_tiles), rows, cols)."""
     height, width = x.shape
     n_r = max(1, min(blocks, height // 4))
     n_c = max(1, min(blocks, width // 4))
     tile_h, tile_w = height // n_r, width // n_c
     tiles = x[: n_r * tile_h, : n_c * tile_w].reshape(n_r, tile_h, n_c, tile_w)
-    tiles = tiles.transpose(0, 2, 1, 3).reshape(n_r, n_c, -1)
-    k = int(share * (tiles.shape[-1] - 1))
-    levels = np.partition(tiles, k, axis=-1)[..., k].astype(np.float64)
+    tiles = tiles.transpose(0, 2, 1, 3).reshape(n_r * n_c, -1)
+    ks = [int(share * (tiles.shape[-1] - 1)) for share in shares]
+    levels = np.partition(tiles, sorted(set(ks)), axis=-1)[:, ks].T.astype(np.float64)
     centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
     centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
-    rows, cols = np.meshgrid(centre_r, centre_c, indexing="ij")
-    return levels.ravel(), rows.ravel(), cols.ravel()
+    rows = np.repeat(centre_r, n_c)
+    cols = np.tile(centre_c, n_r)
+    return levels, rows, cols
 
 
 def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.ndarray:
@@ -104,32 +104,47 @@ def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.n
     surface is fitted to the tiles by least squares, refitted without the tiles far from it
     (those the ink fills, or marks of the other polarity).
     """
-    return _smooth_surface(x, blocks, share)
+    return _smooth_surfaces(x, blocks, (share,))[0]
 
 
-def _smooth_surface(x: np.ndarray, blocks: int, share: float) -> np.ndarray:
+def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> np.ndarray:
+    """One robust quadratic surface per share, fitted together: (h, w) -> (n_shares, h, w)."""
     height, width = x.shape
-    levels, rows, cols = _block_levels(x, blocks, share)
+    levels, rows, cols = _block_levels(x, blocks, shares)
+    n_tiles = levels.shape[1]
     design = _design(rows, cols)
-    n_terms = design.shape[1] if len(levels) >= 12 else (3 if len(levels) >= 4 else 1)
+    n_terms = design.shape[1] if n_tiles >= 12 else (3 if n_tiles >= 4 else 1)
     design = design[:, :n_terms]
-    keep = np.ones(len(levels), dtype=bool)
-    coef = np.zeros(6)
+    n_fits = len(shares)
+    keep = np.ones((n_fits, n_tiles), dtype=bool)
+    coef = np.zeros((n_fits, 6))
+    ridge = 1e-9 * np.eye(n_terms)
     for _ in range(3):
-        if keep.sum() < n_terms:
+        # A fit left with fewer tiles than terms keeps its previous coefficients.
+        able = keep.sum(axis=1) >= n_terms
+        if not able.any():
             break
-        chosen = design[keep]
-        # Normal equations: a 6x6 solve (lstsq's SVD costs far more for nothing here).
-        gram = chosen.T @ chosen + 1e-9 * np.eye(n_terms)
-        coef[:n_terms] = np.linalg.solve(gram, chosen.T @ levels[keep])
-        residual = levels - design @ coef[:n_terms]
-        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.01
-        keep = np.abs(residual) <= 2.5 * spread
+        weighted = design[None, :, :] * keep[:, :, None]  # (fits, tiles, terms)
+        # Normal equations: small solves (lstsq's SVD costs far more for nothing here).
+        gram = weighted.transpose(0, 2, 1) @ design + ridge
+        rhs = np.einsum("ftk,ft->fk", weighted, levels)
+        solved = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        coef[able, :n_terms] = solved[able]
+        residual = np.abs(levels - coef[:, :n_terms] @ design.T)
+        # The median of the kept tiles' residuals: sort with the others pushed to the end.
+        ordered = np.sort(np.where(keep, residual, np.inf), axis=1)
+        count = keep.sum(axis=1)
+        lower = ordered[np.arange(n_fits), np.maximum(count - 1, 0) // 2]
+        upper = ordered[np.arange(n_fits), np.maximum(count, 1) // 2]
+        median = np.where(count > 0, (lower + upper) / 2, 0.0)
+        spread = 1.4826 * median + 0.01
+        keep = residual <= 2.5 * spread[:, None]
     full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
     full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
-    by_row = coef[0] + coef[1] * full_rows + coef[3] * full_rows**2
-    by_col = coef[2] * full_cols + coef[5] * full_cols**2
-    surface = by_row[:, None] + by_col[None, :] + coef[4] * np.outer(full_rows, full_cols)
+    by_row = coef[:, :1] + coef[:, 1:2] * full_rows + coef[:, 3:4] * full_rows**2
+    by_col = coef[:, 2:3] * full_cols + coef[:, 5:6] * full_cols**2
+    surface = by_row[:, :, None] + by_col[:, None, :]
+    surface += coef[:, 4, None, None] * np.outer(full_rows, full_cols)
     return np.clip(surface, 0.0, 1.0).astype(np.float32)
 
 

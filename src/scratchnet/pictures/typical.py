@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .components import label_components
+from .components import count_pieces
 
 __all__ = ["FEATURES", "OutlierScore", "Typicality", "shape_features"]
 
@@ -74,9 +74,7 @@ def shape_features(images: np.ndarray, logits: np.ndarray, temperature: float = 
     top = z.max(axis=1)
     energy = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
     strong = x > 0.4
-    pieces = np.array(
-        [sum(c.area >= 3 for c in label_components(m)[1]) for m in strong], dtype=np.float64
-    )
+    pieces = count_pieces(strong, 3).astype(np.float64)
     shape = np.stack(
         [
             np.log(safe),

@@ -37,6 +37,9 @@ class LiveRecord(Callback):
     def on_train_begin(self, state: TrainingState) -> None:
         self._write(state)
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return False  # it writes the progress so far
+
     def on_batch_end(self, state: TrainingState) -> None:
         if time.monotonic() - self._last >= self.every_seconds:
             self._write(state)

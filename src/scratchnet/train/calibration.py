@@ -112,6 +112,7 @@ def calibrate(
     from ..pictures.predict import OBJECT_DATASETS
     from ..pictures.synthetic import as_picture, non_digits
     from ..pictures.typical import OutlierScore, Typicality, shape_features
+    from ..threads import blas_threads
 
     x_val, y_val = validation
     logits_val = np.asarray(model.predict_logits(x_val), dtype=np.float64)
@@ -143,7 +144,8 @@ def calibrate(
     kind = "object" if dataset in OBJECT_DATASETS else "digit"
 
     def inputs(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        prepared = [prepare(p, kind=kind) for p in pictures]
+        with blas_threads(1):  # small products: a second BLAS thread only waits
+            prepared = [prepare(p, kind=kind) for p in pictures]
         images = np.stack([p.image for p in prepared])
         logits = model.predict_logits(images.reshape(len(images), -1).astype(model.dtype))
         blank = np.array([p.blank for p in prepared])

@@ -57,6 +57,18 @@ class Callback:
     def on_epoch_end(self, state: TrainingState) -> None: ...
     def on_train_end(self, state: TrainingState) -> None: ...
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        """Whether this callback reads the layers' gradients (layer.grads) at the end of this
+        step, `state.step`.
+
+        When no callback does, fit() may let the optimiser apply a plain SGD step inside the
+        backward pass (Optimizer.fused_coefficients): the update is the same up to float
+        rounding, but the gradients are not kept. The default is cautious: yes for a callback
+        that overrides on_batch_end, no otherwise. Override it to say no when yours does not
+        read gradients.
+        """
+        return type(self).on_batch_end is not Callback.on_batch_end
+
     def on_nonfinite(self, state: TrainingState, error: FloatingPointError) -> bool:
         """The loss (or the gradient norm) of step `state.step` is NaN or infinite.
 
@@ -108,6 +120,9 @@ class ProgressBar(Callback):
             file=self.file,
             dynamic_ncols=True,
         )
+
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return False  # it reads the loss and the step only
 
     def on_batch_end(self, state: TrainingState) -> None:
         if self._bar is not None:

@@ -469,6 +469,9 @@ class Checkpoint(Callback):
                 self._save(state, at_epoch_end=True)
             raise self._interrupt(max(state.epoch, 1), 0)
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return False  # a checkpoint holds parameters and optimiser state
+
     def on_batch_end(self, state: TrainingState) -> None:
         if self.stop:
             self._save(state, at_epoch_end=False)

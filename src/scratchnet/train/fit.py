@@ -10,6 +10,7 @@ and restores everything else).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..data.batches import MiniBatches, check_batch_size, check_scale
+from ..nn import blas
 from .callbacks import Callback, TrainingState
 from .history import History, Scores
 
@@ -82,16 +84,37 @@ def _nonfinite(
 
 
 def _stepped(model, optimizer, grad, callbacks, state: TrainingState) -> bool:
-    """Backward and update; False if the update was refused for non-finite gradients."""
-    model.backward(grad)
+    """Backward and update; False if the update was refused for non-finite gradients.
+
+    A plain SGD step is folded into the backward products (Optimizer.fused_coefficients) unless
+    a callback reads this step's gradients; nothing else changes but float rounding.
+    """
+    update = _fused_update(optimizer, callbacks, state)
+    if update is None:
+        model.backward(grad)
+        step = functools.partial(optimizer.step, model)
+    else:
+        step = functools.partial(optimizer.step, model, applied=model.backward(grad, update=update))
     try:
-        optimizer.step(model)
+        step()
     except FloatingPointError as exc:
         error = FloatingPointError(f"epoch {state.epoch}, step {state.step}: {exc}")
         error.__cause__ = exc
         _nonfinite(callbacks, state, error)
         return False
     return True
+
+
+def _fused_update(optimizer, callbacks, state: TrainingState) -> tuple[float, float] | None:
+    """The optimiser's fused (alpha, beta) for this step, or None: not a plain SGD step, fusing
+    turned off (nn/blas.py), or a callback reads this step's gradients."""
+    coefficients = getattr(optimizer, "fused_coefficients", None)
+    if coefficients is None or not blas.available():
+        return None
+    update = coefficients()
+    if update is None or any(callback.needs_gradients(state) for callback in callbacks):
+        return None
+    return update
 
 
 def _check_epochs(epochs: object) -> int:

@@ -140,6 +140,9 @@ class NonFinitePolicy(Callback):
         self._previous, self._current = self._current, self._previous
         self._current.take(state.model, state.optimizer)
 
+    def needs_gradients(self, state: TrainingState) -> bool:
+        return False  # it counts steps; its snapshots hold parameters
+
     def on_batch_end(self, state: TrainingState) -> None:
         self.consecutive = 0
 
