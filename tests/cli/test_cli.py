@@ -180,6 +180,7 @@ def test_train_prints_epochs_and_summary(tmp_path, data_dir, run):
     assert "test accuracy" in out and f"model saved to {output}" in out
 
 
+@pytest.mark.slow  # seconds of real training: the full suite runs it, `-m "not slow"` not
 def test_same_seed_gives_byte_identical_model(tmp_path, data_dir, run):
     paths = []
     for name in ("a", "b"):

@@ -47,6 +47,6 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, digits):
     from scratchnet.errors import ScratchnetError
 
     trials = plan_trials(BASE, [{}])
-    executor = DaskExecutor("tcp://127.0.0.1:9", timeout=2)  # the discard port: nothing listens
+    executor = DaskExecutor("tcp://127.0.0.1:9", timeout=0.5)  # the discard port: nothing listens
     with pytest.raises(ScratchnetError, match="cannot reach the Dask scheduler"):
         run_sweep(trials, tmp_path, executor=executor, data=digits, report=False)

@@ -69,8 +69,13 @@ def reference(tmp_path_factory, tiny_data):
 
 @pytest.mark.parametrize(
     "number, status, at",
-    [(signal.SIGINT, 130, 1), (signal.SIGINT, 130, 13), (signal.SIGTERM, 143, 20)]
-    + [(signal.SIGTERM, 143, 30)],
+    # One case in the quick suite; the others (seconds each) in the full one.
+    [(signal.SIGINT, 130, 13)]
+    + [
+        pytest.param(number, status, at, marks=pytest.mark.slow)
+        for number, status, at in [(signal.SIGINT, 130, 1), (signal.SIGTERM, 143, 20)]
+        + [(signal.SIGTERM, 143, 30)]
+    ],
 )
 def test_a_signal_saves_exits_and_resume_gives_the_same_model_file(
     tiny_cli, kill_at, cli, tmp_path, reference, number, status, at
@@ -215,7 +220,7 @@ def test_a_run_folder_in_use_is_refused(tiny_cli, cli, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("threads", ["1", "2"])
+@pytest.mark.parametrize("threads", ["1", pytest.param("2", marks=pytest.mark.slow)])
 def test_threads_option_is_used_and_recorded(tiny_cli, cli, tmp_path, threads):
     from scratchnet.threads import available, cpu_count
 

@@ -64,6 +64,7 @@ def _state(model) -> TrainingState:
     return TrainingState(model, SoftmaxCrossEntropy(), SGD(0.1), 1, 1, History())
 
 
+@pytest.mark.slow  # a process killed mid-write: seconds
 def test_sigkill_while_writing_leaves_the_previous_complete_file(tmp_path):
     versions = [_weights(mlp(784, [256], 10, seed=seed)) for seed in (1, 2)]
     stale_seen = 0
@@ -182,6 +183,7 @@ def test_a_full_disk_during_a_download_leaves_the_cache_clean(tmp_path, full_dis
     assert not cache.exists() or _only(cache) == []
 
 
+@pytest.mark.slow  # a CLI process on a full disk: seconds
 def test_a_full_disk_stops_the_cli_with_one_line_and_keeps_the_previous_run(
     tiny_cli, cli, tmp_path, full_disk
 ):

@@ -97,6 +97,7 @@ def check_page(browser, path: Path, expected_images: int) -> None:
         page.close()
 
 
+@pytest.mark.slow  # a headless Chromium: seconds each, with the other browser tests
 def test_run_report_in_chromium(browser, run_dir, digits):
     from scratchnet.diagnose.run import diagnose_training
     from scratchnet.train.recipe import TrainConfig
@@ -109,6 +110,7 @@ def test_run_report_in_chromium(browser, run_dir, digits):
     check_page(browser, path, expected_images=5)
 
 
+@pytest.mark.slow
 def test_sweep_report_in_chromium(browser, tmp_path, digits):
     from scratchnet.experiments.executors import InlineExecutor
     from scratchnet.experiments.space import grid

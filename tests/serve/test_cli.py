@@ -85,6 +85,7 @@ def tools():
     pytest.importorskip("starlette")
 
 
+@pytest.mark.slow  # a server process, a signal and a stream: seconds
 def test_serve_stops_on_sigint_with_a_live_stream_open(tools, served, trained):
     with serving(str(served), "--port", "0") as (process, url):
         assert url.startswith("http://127.0.0.1:")
