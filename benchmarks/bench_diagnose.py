@@ -90,6 +90,16 @@ HEALTHY = [
     H("tanh-deep-4x128", hidden=(128,) * 4, activation="tanh", init="glorot-uniform"),
     H("fashion", dataset="fashion-mnist"),
     H("small-data-control", data="small", epochs=20, early_stopping=3),
+    # added with the second round of rules (after the first checking half was reported)
+    H("adam-deep-4x256", hidden=(256,) * 4, optimizer="adam", learning_rate=1e-3,
+      weight_decay=0.0),
+    H("wide-1024", hidden=(1024,)),
+    H("batch-norm-deep-6x128", hidden=(128,) * 6, batch_norm=True),
+    H("sigmoid-glorot-2x128", hidden=(128, 128), activation="sigmoid", init="glorot-uniform",
+      learning_rate=0.2),
+    H("rmsprop-l2", optimizer="rmsprop", learning_rate=1e-3, momentum=0.0, weight_decay=1e-4),
+    H("tanh-adam-3x128", hidden=(128,) * 3, activation="tanh", init="glorot-uniform",
+      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
 ]
 
 BROKEN = [
@@ -187,6 +197,70 @@ BROKEN = [
     B("dominant-class-0", "dominant class", "class_imbalance", data="dominant"),
     B("dominant-class-7-adam", "dominant class", "class_imbalance", data="dominant7",
       optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    # added with the second round of rules: other depths, widths, optimisers and severities
+    B("small-init-relu-uniform-6x256-adam", "init too small", SMALL_INIT, hidden=(256,) * 6,
+      init="uniform:0:0.005", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B("small-init-tanh-3x256-rmsprop", "init too small", SMALL_INIT, hidden=(256,) * 3,
+      activation="tanh", init="normal:0.002", optimizer="rmsprop", learning_rate=1e-3,
+      momentum=0.0),
+    B("deep-sigmoid-12x64", "sigmoid depth", "vanishing_depth", hidden=(64,) * 12,
+      activation="sigmoid", init="glorot-uniform"),
+    B("deep-sigmoid-9x96-plain", "sigmoid depth", "vanishing_depth", hidden=(96,) * 9,
+      activation="sigmoid", init="glorot-normal", momentum=0.0, learning_rate=0.2),
+    B("large-init-relu-512", "init too large", "init_too_large", hidden=(512,),
+      init="normal:0.5"),
+    B("large-init-relu-3x128-rmsprop", "init too large", "init_too_large", hidden=(128,) * 3,
+      init="normal:0.4", optimizer="rmsprop", learning_rate=1e-3, momentum=0.0),
+    B("saturated-sigmoid-2x128", "saturated units", "saturated_units", hidden=(128, 128),
+      activation="sigmoid", init="normal:1.5", learning_rate=0.2),
+    B("saturated-tanh-256-adam", "saturated units", "saturated_units", hidden=(256,),
+      activation="tanh", init="uniform:-2:2", optimizer="adam", learning_rate=1e-3,
+      weight_decay=0.0),
+    B("lr-2-deep-4x128", "lr too large", LR_BIG, hidden=(128,) * 4, learning_rate=2.0),
+    B("adamw-lr-0.05", "lr too large", LR_BIG, optimizer="adamw", learning_rate=0.05),
+    B("rmsprop-lr-1e-6", "lr too small", "learning_rate_too_small", optimizer="rmsprop",
+      learning_rate=1e-6, momentum=0.0),
+    B("lr-2e-5-deep-4x128", "lr too small", "learning_rate_too_small", hidden=(128,) * 4,
+      learning_rate=2e-5),
+    B("dead-init-negative-wide", "dead relus (init)", "dead_relus", hidden=(512, 256),
+      init="uniform:-0.02:0"),
+    B("dead-init-negative-adam", "dead relus (init)", "dead_relus", hidden=(128,) * 3,
+      init="uniform:-0.1:0", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B("zero-init-adam", "symmetric weights", "symmetric_weights", init="zeros",
+      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B("constant-init-sigmoid", "symmetric weights", "symmetric_weights", activation="sigmoid",
+      init="constant:0.02", learning_rate=0.2),
+    B("identity-3x256-adam", "no nonlinearity", "no_nonlinearity", hidden=(256,) * 3,
+      activation="identity", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B("identity-512", "no nonlinearity", "no_nonlinearity", hidden=(512,),
+      activation="identity"),
+    B("rmsprop-l2-0.05", "regularisation", REG, optimizer="rmsprop", learning_rate=1e-3,
+      momentum=0.0, weight_decay=0.05),
+    B("adam-l2-0.05-deep", "regularisation", REG, hidden=(128,) * 4, optimizer="adam",
+      learning_rate=1e-3, weight_decay=0.05),
+    B("batch-4-lr-0.3", "batch/lr mismatch", "batch_lr_mismatch", batch_size=4,
+      learning_rate=0.3),
+    B("batch-1-lr-0.1-plain", "batch/lr mismatch", "batch_lr_mismatch", batch_size=1,
+      learning_rate=0.1, momentum=0.0),
+    B("bottleneck-6", "capacity too small", "capacity_too_small", hidden=(6,)),
+    B("bottleneck-256-5-adam", "capacity too small", "capacity_too_small", hidden=(256, 5),
+      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B("overfit-small-data-adam", "overfitting", "overfitting", control="small-data-control",
+      data="small", hidden=(256, 256), epochs=20, optimizer="adam", learning_rate=1e-3,
+      weight_decay=0.0),
+    B("overfit-small-data-deep", "overfitting", "overfitting", control="small-data-control",
+      data="small", hidden=(256,) * 3, epochs=20, weight_decay=0.0, schedule="constant",
+      learning_rate=0.02),
+    B("uint8-pixels-0-15", "inputs on the wrong scale", "data_scale", data="dim16"),
+    B("float-pixels-0-255-deep", "inputs on the wrong scale", "data_scale", data="float255",
+      hidden=(128,) * 4),
+    B("label-noise-60-adam", "noisy labels", "label_noise", data="noise60", optimizer="adam",
+      learning_rate=1e-3, weight_decay=0.0),
+    B("label-noise-45-deep", "noisy labels", "label_noise", data="noise45", hidden=(128,) * 4),
+    B("dominant-class-3-deep", "dominant class", "class_imbalance", data="dominant3",
+      hidden=(128,) * 4),
+    B("dominant-class-5-rmsprop", "dominant class", "class_imbalance", data="dominant5",
+      optimizer="rmsprop", learning_rate=1e-3, momentum=0.0),
 ]
 
 
@@ -201,6 +275,8 @@ def transform(name: str | None, data, rng_seed: int = 0):
         return (x[:1000], y[:1000]), (x_test, y_test)
     if name == "float255":
         return (x.astype(np.float32), y), (x_test.astype(np.float32), y_test)
+    if name == "dim16":  # 8-bit images whose pixels only reach 15 (a lost scaling step)
+        return (x // 16, y), (x_test // 16, y_test)
     if name == "binary01":
         return ((x > 127).astype(np.uint8), y), ((x_test > 127).astype(np.uint8), y_test)
     if name.startswith("noise"):
@@ -390,8 +466,9 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
         f"(commit {commit()}; {seconds / 60:.0f} minutes; {machine()}).",
         f"Each setup: {TRAIN_IMAGES:,} MNIST training images (2,000 held out for validation), "
         "784-128-64-10 unless named, 3 epochs; the overfitting setups 1,000 images for 20 "
-        "epochs. Repair: `diagnose --repair` (3 rounds), the test accuracy of the round it "
-        "keeps, as a share of the healthy control's at the same budget.",
+        "epochs. Repair: `diagnose --repair` (3 rounds; it keeps the round with the best mean "
+        "per-class accuracy on one validation split drawn before any fix), the test accuracy "
+        "of the round it keeps, as a share of the healthy control's at the same budget.",
         "",
     ]
     for title, part in (("checking half (not looked at while tuning)", 1),

@@ -59,6 +59,17 @@ def test_diagnose_repair_prints_the_table_and_the_train_command(cli, data_dir):
 
 
 @pytest.mark.slow
+def test_diagnose_repair_json_gives_every_round_and_the_command(cli, data_dir):
+    code, out, _ = cli("diagnose", "--hidden", "32", "--init", "zeros", "--epochs", "1",
+                       "--data-dir", data_dir, "--repair", "--rounds", "1", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["rounds"][0]["fix"]["kind"] == "symmetric_weights"
+    assert report["rounds"][report["best"]]["score"] > 0.5
+    assert report["command"].startswith("scratchnet train")
+
+
+@pytest.mark.slow
 def test_lr_find_suggests_a_rate_and_plots_it(cli, data_dir, tmp_path):
     pytest.importorskip("matplotlib")
     plot = tmp_path / "lr.png"

@@ -93,7 +93,8 @@ def test_a_rule_that_breaks_is_reported_not_raised(make):
     assert findings[0].role == "symptom" and "ZeroDivisionError" in findings[0].evidence
 
 
-def test_a_saved_network_with_zero_weights_is_diagnosed(rng=np.random.default_rng(0)):
+def test_a_saved_network_with_zero_weights_is_diagnosed():
+    rng = np.random.default_rng(0)
     model = mlp(16, [8, 8], 3, weight_init="zeros", seed=0)
     x = rng.normal(size=(50, 16)).astype(np.float32)
     labels = rng.integers(0, 3, 50)

@@ -270,3 +270,31 @@ def test_zero_spread_in_the_last_layer_is_no_signal_not_a_crash():
     found = analyse([record], n_classes=N_CLASSES)
     vanishing = [f for f in found if f.kind == "vanishing_signal"]
     assert vanishing and "to nothing" in vanishing[0].title
+
+
+def test_distinct_spread_is_what_tells_images_apart():
+    """A batch spread along one direction only (every unit the same average, varying with one
+    number per image) keeps its plain spread but has no distinct spread left."""
+    from scratchnet.diagnose.probes import distinct_spread, input_spread
+
+    rng = np.random.default_rng(0)
+    one_number = rng.normal(0, 1, (200, 1)) * np.ones((1, 32)) + rng.normal(0, 1e-6, (200, 32))
+    assert input_spread(one_number) > 0.5
+    assert distinct_spread(one_number) < 1e-5
+    spread_out = rng.normal(0, 1, (200, 32))
+    assert 0.8 < distinct_spread(spread_out) < 1.0
+    assert distinct_spread(np.full((5, 4), np.nan)) != distinct_spread(np.full((5, 4), np.nan))
+    assert distinct_spread(np.zeros((1, 4))) == 0.0
+
+
+def test_all_positive_small_weights_vanish_though_their_average_survives(blobs):
+    """uniform:0:0.01 on 6 ReLU layers: the logits keep a spread (the common average of the
+    inputs), but what tells the points apart is gone: the init is the cause, not the rate."""
+    model = mlp(16, [64] * 6, N_CLASSES, weight_init="uniform:0:0.01", seed=0)
+    probe_x = blobs[1][0]
+    from scratchnet.diagnose.probes import layer_statistics
+
+    layers, _ = layer_statistics(model, probe_x)
+    assert layers[-1]["distinct_spread"] < 1e-3 * layers[-1]["act_spread"]
+    findings = diagnose(blobs, model, lr=1e-3, epochs=2, config={"init": "uniform:0:0.01"})
+    assert findings[0].kind == "vanishing_signal"

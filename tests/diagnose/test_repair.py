@@ -60,15 +60,6 @@ def test_repair_applies_the_fix_and_stops_when_nothing_is_left(data):
     assert diagnose_training(broken, data=data, repair=1).best == 1  # repair= in Python
 
 
-def test_repair_fixes_the_data_in_memory(data):
-    (x, y), test = data
-    floats = ((x.astype(np.float32), y), (test[0].astype(np.float32), test[1]))
-    result = repair_training(config(), data=floats, rounds=2)
-    assert result.rounds[0].diagnosis.findings[0].kind == "data_scale"
-    assert result.data_fixes == ["rescale"]
-    assert "data_scale" not in [f.kind for f in result.diagnosis.findings]
-
-
 def test_repair_checks_its_rounds(data):
     with pytest.raises(ValueError, match="rounds"):
         repair_training(config(), data=data, rounds=0)
@@ -81,3 +72,39 @@ def test_train_command_keeps_a_preset_and_spells_out_the_rest():
     assert "--hidden" not in command  # the preset's own
     assert "--no-nesterov" in train_command(TrainConfig(nesterov=False))
     assert "--batch-norm" in train_command(TrainConfig(batch_norm=True))
+
+
+def test_repair_fixes_the_data_in_memory_and_judges_on_unchanged_images(data, monkeypatch):
+    """The wrong scale is fixed in memory. A data fix changes the training part only: the
+    validation images and labels that choose the kept round are drawn once, before it, and
+    never trained on."""
+    import scratchnet.diagnose.run as run_module
+
+    seen = []
+    original = run_module.diagnose_training
+
+    def spy(config, **kwargs):
+        seen.append((kwargs["data"], kwargs["validation"]))
+        return original(config, **kwargs)
+
+    monkeypatch.setattr(run_module, "diagnose_training", spy)
+    (x, y), test = data
+    floats = ((x.astype(np.float32), y), (test[0].astype(np.float32), test[1]))
+    result = repair_training(config(), data=floats, rounds=2)
+    assert result.rounds[0].diagnosis.findings[0].kind == "data_scale"
+    assert result.data_fixes == ["rescale"] and len(seen) == 2
+    assert "data_scale" not in [f.kind for f in result.diagnosis.findings]
+    (fit_before, _), held_before = seen[0]
+    (fit_after, _), held_after = seen[1]
+    assert np.array_equal(held_before[1], held_after[1])  # the same labels
+    assert np.allclose(held_after[0] * 255, held_before[0])  # the same images, rescaled
+    assert len(fit_before[0]) + len(held_before[0]) == len(x)  # held out, not trained on
+    assert all(r.score > 0 for r in result.rounds)
+
+
+def test_balanced_accuracy_does_not_reward_the_dominant_class():
+    from scratchnet.diagnose.repair import balanced_accuracy
+
+    labels = np.array([0] * 8 + [1, 2])
+    assert balanced_accuracy(np.zeros(10, dtype=int), labels) == pytest.approx(1 / 3)
+    assert balanced_accuracy(labels.copy(), labels) == 1.0

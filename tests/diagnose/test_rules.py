@@ -215,6 +215,41 @@ def test_weight_decay_that_erases_the_weights(make):
     assert "regularisation_too_strong" not in kinds(run(records, config={"weight_decay": 0.0}))
 
 
+def test_l2_with_an_adaptive_optimiser_is_judged_by_its_pull_not_the_shrink(make):
+    """Adam with coupled L2 0.1: the weights keep over half their size, but the penalty pulls
+    as hard as the data gradient and the training accuracy is held at 86%."""
+    records = make.healthy_run()
+    for record in records[1:]:
+        for entry in record["layers"]:
+            entry["grad_norm"] = 1.0  # decay x weight norm: about 0.1 x 11 against it
+    held = [{"epoch": 3, "loss": 0.79, "accuracy": 0.86, "val_loss": 0.78, "val_accuracy": 0.86}]
+    config = {"optimizer": "adam", "weight_decay": 0.1, "learning_rate": 1e-3}
+    findings = run(records, config=config, history=held)
+    assert kinds(findings) == ["regularisation_too_strong"]
+    assert findings[0].fix_args == ["--weight-decay", "0.0005"] and "pull" in findings[0].evidence
+    # the usual L2 pulls 10x less; a network that fits its training data is not held back;
+    # AdamW's decoupled decay is not a penalty on the gradient
+    assert run(records, config={**config, "weight_decay": 5e-4}, history=held) == []
+    fitted = [dict(held[0], accuracy=0.99)]
+    assert run(records, config=config, history=fitted) == []
+    assert run(records, config={**config, "optimizer": "adamw"}, history=held) == []
+
+
+def test_a_signal_that_keeps_its_size_but_not_its_differences_vanishes(make):
+    """All-positive tiny weights: the logits' plain spread survives (the common average of the
+    inputs), their distinct spread does not; the init is named, not the learning rate."""
+    layers = make.network(8, gain=0.05, distinct_spread=0.5)
+    layers[-1]["distinct_spread"] = 1e-9
+    records = _stuck(make, layers, update=1e-4, loss=2.2)
+    records[0]["input_distinct_spread"], records[0]["positive_weights"] = 0.3, True
+    findings = run(records, config={"init": "uniform:0:0.01", "learning_rate": 0.01})
+    assert findings[0].kind == "vanishing_signal" and "all positive" in findings[0].title
+    healthy = make.network(8, distinct_spread=0.5)
+    records = make.healthy_run()[:1]
+    records[0]["layers"], records[0]["input_distinct_spread"] = healthy, 0.3
+    assert run(records + make.healthy_run()[1:]) == []
+
+
 def test_dropout_that_holds_training_far_below_validation(make):
     history = [{"epoch": 1, "loss": 1.5, "accuracy": 0.55, "val_loss": 0.5, "val_accuracy": 0.86}]
     findings = run(make.healthy_run(), config={"dropout": 0.9}, history=history)
@@ -238,11 +273,32 @@ def test_overfitting(make):
         {"loss": 0.1, "accuracy": 0.97, "val_loss": 0.35, "val_accuracy": 0.90},
         {"loss": 0.01, "accuracy": 1.0, "val_loss": 0.50, "val_accuracy": 0.89},
     ]
-    findings = run(make.healthy_run(), config={"dropout": 0.0}, history=history)
+    findings = run(make.healthy_run(), config={"dropout": 0.0, "weight_decay": 0.0},
+                   history=history)
     assert kinds(findings) == ["overfitting"]
-    assert findings[0].settings == {"early_stopping": 2, "dropout": 0.2}
+    assert findings[0].settings == {"early_stopping": 3, "dropout": 0.2, "weight_decay": 5e-4}
+    assert findings[0].fix_args[:2] == ["--early-stopping", "3"]
     steady = [dict(row, val_loss=0.3 - 0.05 * i) for i, row in enumerate(history)]
     assert run(make.healthy_run(), history=steady) == []
+
+
+def test_mild_overfitting_is_the_gap_and_a_rising_validation_loss(make):
+    """Training 100% against validation 93%, the validation loss up only 7% from its minimum."""
+    history = [
+        {"loss": 0.6, "accuracy": 0.85, "val_loss": 0.45, "val_accuracy": 0.88},
+        {"loss": 0.1, "accuracy": 0.98, "val_loss": 0.28, "val_accuracy": 0.92},
+        {"loss": 0.02, "accuracy": 1.0, "val_loss": 0.29, "val_accuracy": 0.93},
+        {"loss": 0.005, "accuracy": 1.0, "val_loss": 0.30, "val_accuracy": 0.93},
+    ]
+    config = {"dropout": 0.2, "weight_decay": 5e-4}
+    findings = run(make.healthy_run(), config=config, history=history)
+    assert kinds(findings) == ["overfitting"]
+    assert findings[0].settings == {"early_stopping": 3}
+    # a run that already stops at its best validation epoch is left alone
+    assert run(make.healthy_run(), config={**config, "early_stopping": 3}, history=history) == []
+    # a gap of 1 point is no overfitting, whatever the validation loss does
+    close = [dict(row, accuracy=row["val_accuracy"] + 0.01) for row in history]
+    assert run(make.healthy_run(), config=config, history=close) == []
 
 
 def _report(**changes):

@@ -201,15 +201,19 @@ def _repair(config, args: argparse.Namespace) -> int:
 def render_repair(result) -> str:
     """The before/after table, the kept round's findings and the train command."""
     lines = ["", "round  findings                                   val acc  test acc  fix applied"]
+    # val acc: the mean per-class accuracy on one validation split, the same in every round
     for number, current in enumerate(result.rounds):
         kinds = ", ".join(f.kind for f in current.diagnosis.findings) or "none"
         fix = " ".join(current.fix.fix_args) or current.fix.data_fix if current.fix else "-"
         mark = "*" if number == result.best else " "
         lines.append(
-            f"{number:>4}{mark}  {kinds[:41]:<41}  {_acc(current.diagnosis.val_accuracy):>7}  "
+            f"{number:>4}{mark}  {kinds[:41]:<41}  {_acc(current.score):>7}  "
             f"{_acc(current.diagnosis.test_accuracy):>8}  {fix}"
         )
-    lines.append("(* the round kept: the best validation accuracy)")
+    lines.append(
+        "(* the round kept: the best validation accuracy, mean per class, on the same "
+        "validation images in every round)"
+    )
     kept = result.diagnosis
     if kept.findings:
         lines.append("still found: " + "; ".join(f.title for f in kept.findings))

@@ -270,9 +270,11 @@ def _write_report(run: RunDir, config: TrainConfig, probe, test) -> Path | None:
         from ..diagnose.run import Diagnosis, subject_of
 
         n_classes = probe.n_classes or 10
-        findings = analyse(probe.records, n_classes=n_classes, config=config.to_dict())
+        findings = analyse(
+            probe.records, n_classes=n_classes, config=config.to_dict(), history=probe.history
+        )
         subject = subject_of(config, n_classes) + " (probed during scratchnet train)"
-        diagnosis = Diagnosis(subject, probe.records, findings, n_classes)
+        diagnosis = Diagnosis(subject, probe.records, findings, n_classes, history=probe.history)
         run.write_diagnosis(diagnosis.to_json())
     else:
         # No probe (no validation split): a diagnosis left by an earlier run here is not this one's.

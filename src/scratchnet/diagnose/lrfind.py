@@ -174,9 +174,10 @@ def plot_lr_range(result: LRRange, path: str | os.PathLike) -> Path:
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     rates = result.learning_rates[: len(result.smoothed)]
-    finite = [(r, v) for r, v in zip(result.learning_rates, result.losses) if math.isfinite(v)]
+    pairs = zip(result.learning_rates, result.losses, strict=False)
+    finite = [(r, v) for r, v in pairs if math.isfinite(v)]
     if finite:
-        axes.plot(*zip(*finite), color="0.75", linewidth=0.8, label="batch loss")
+        axes.plot(*zip(*finite, strict=True), color="0.75", linewidth=0.8, label="batch loss")
     axes.plot(rates, result.smoothed, color="C0", label="smoothed")
     if result.suggestion:
         axes.axvline(result.suggestion, color="C3", linestyle="--",

@@ -74,6 +74,9 @@ def layer_statistics(model, x: np.ndarray, *, first: bool = True) -> list[dict[s
             "nonfinite": int(np.size(out) - np.count_nonzero(np.isfinite(out))),
             # Every unit of the layer the same (constant or zero init): they stay the same.
             "symmetric": _symmetric(layer.weight) if first else None,
+            # The spread that tells images apart (beyond their strongest common direction):
+            # only the first record's vanishing test needs it.
+            "distinct_spread": distinct_spread(out) if first and finite else None,
             "dead_share": None,
             "saturated_share": None,
         }
@@ -100,6 +103,44 @@ def _norm(array: np.ndarray) -> float:
     for threads that a loaded machine makes slow)."""
     flat = np.asarray(array, dtype=np.float64).ravel()
     return float(np.sqrt(np.sum(flat * flat)))
+
+
+def distinct_spread(x: np.ndarray) -> float:
+    """The rms spread across the batch left after removing its single strongest direction.
+
+    x: (batch, features). Centred per feature (the part shared by every image goes), then the
+    top principal component goes too: one direction can only order the images along one
+    number (overall ink, say), not tell ten classes apart. A signal that keeps its size but
+    collapses onto one direction (all-positive weights make every unit an average of the layer
+    below) has no distinct spread left, though its plain spread survives.
+    """
+    with np.errstate(all="ignore"):
+        x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        if x.shape[0] < 3 or x.shape[1] < 2 or not np.isfinite(x).all():
+            return math.nan if not np.isfinite(x).all() else 0.0
+        centred = x - x.mean(axis=0)
+        gram = centred @ centred.T if x.shape[0] < x.shape[1] else centred.T @ centred
+        rest = float(np.trace(gram)) - _top_eigenvalue(gram)
+        return math.sqrt(max(rest, 0.0) / x.size)
+
+
+def _top_eigenvalue(gram: np.ndarray, steps: int = 300) -> float:
+    """The largest eigenvalue of a symmetric positive semi-definite matrix, by power iteration
+    (a full eigendecomposition asks LAPACK for threads a loaded machine makes seconds slow).
+    The Rayleigh quotient approaches it from below, so the spread left is never understated."""
+    vector = gram[:, int(np.argmax(np.diag(gram)))].copy()
+    value = 0.0
+    for _ in range(steps):
+        norm = float(np.sqrt(np.sum(vector * vector)))
+        if norm == 0:
+            return 0.0
+        vector /= norm
+        following = gram @ vector
+        estimate = float(vector @ following)
+        if abs(estimate - value) <= 1e-12 * abs(estimate):
+            return estimate
+        value, vector = estimate, following
+    return value
 
 
 def input_spread(x: np.ndarray) -> float:
@@ -164,6 +205,7 @@ class TrainingProbe(Callback):
         self.records, self.history, self.seconds = [], [], 0.0
         self._record(state, step=0, batch_loss=math.nan, grads=False)
         self.records[0]["input_spread"] = input_spread(self.x)
+        self.records[0]["input_distinct_spread"] = distinct_spread(self.x)
 
     def on_epoch_end(self, state: TrainingState) -> None:
         self.history.append(dict(state.logs))

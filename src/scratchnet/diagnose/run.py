@@ -33,6 +33,7 @@ class Diagnosis:
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     data: Any = None  # a DataReport, when the data was read
     lr_range: Any = None  # an LRRange, when a rule ran the range test
+    model: Any = dataclasses.field(default=None, repr=False)  # the trained network (not saved)
 
     @property
     def causes(self) -> list[Finding]:
@@ -119,19 +120,23 @@ def diagnose_training(
     read_data: bool = True,
     range_test: bool = True,
     repair: bool | int = False,
+    validation: tuple | None = None,
 ):
     """Train as `config` says with a TrainingProbe on the validation split, then analyse.
 
     read_data: also read the training data for data faults; range_test: let rules run the
     learning-rate range test for a rate fix. repair=True (or a number of rounds, default 3)
     returns a Repair (repair.py) instead of a Diagnosis: fix, retrain, diagnose again.
+    validation: (images, labels) to validate and probe on instead of a split drawn from the
+    training data (which is then trained on whole).
     """
     if repair:
         from .repair import repair_training
 
         rounds = 3 if repair is True else int(repair)
         return repair_training(config, data=data, rounds=rounds, probe_size=probe_size)
-    if config.validation_size == 0:
+    held = config.validation_size if validation is None else len(validation[1])
+    if held == 0:
         raise ValueError("diagnose needs a validation split to probe; use validation_size > 0")
     if data is None:
         data = load_data(config, progress=False)
@@ -140,12 +145,14 @@ def diagnose_training(
         from .datacheck import read_data as read
 
         report = read(data[0][0], data[0][1], seed=config.seed)
-    probe = TrainingProbe(size=min(probe_size, config.validation_size))
-    diverged, accuracy, n_classes = None, None, 10
+    probe = TrainingProbe(size=min(probe_size, held))
+    diverged, accuracy, n_classes, model = None, None, 10, None
     try:
-        result = train_classifier(config, callbacks=[*callbacks, probe], data=data)
+        result = train_classifier(
+            config, callbacks=[*callbacks, probe], data=data, validation=validation
+        )
         accuracy = result.test["accuracy"]
-        n_classes = result.model.n_out
+        n_classes, model = result.model.n_out, result.model
     except FloatingPointError as exc:
         diverged = str(exc)
     if probe.n_classes:
@@ -179,6 +186,7 @@ def diagnose_training(
         probe.history,
         report,
         found[-1] if found else None,
+        model,
     )
 
 

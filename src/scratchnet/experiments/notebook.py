@@ -362,12 +362,18 @@ def diagnose_as_written(
 
     (experiment,) = get_experiments([name])
     setting = experiment.settings[0]
-    (x_train, y_train), _ = data
-    probe = TrainingProbe(
-        images_to_features(x_train[:probe_size], np.float64), y_train[:probe_size].astype(np.int64)
+    (x_train, y_train), test = data
+    # The probe watches held-out images only: `probe_size` training images are set aside
+    # (never trained on), as diagnose's validation split is.
+    (x_fit, y_fit), (x_probe, y_probe) = validation_split(
+        np.asarray(x_train), np.asarray(y_train, dtype=np.int64), probe_size,
+        rng=np.random.default_rng([seed, 9]),
     )
+    probe = TrainingProbe(images_to_features(x_probe, np.float64), y_probe)
     passes = passes or setting.quick_epochs
-    result = run_as_written(setting, data, quick=True, seed=seed, callbacks=[probe], passes=passes)
+    result = run_as_written(
+        setting, ((x_fit, y_fit), test), quick=True, seed=seed, callbacks=[probe], passes=passes
+    )
     init = "U[0, 0.01), the notebook's np.random.rand(...) * 0.01"
     config = {"init": init, "learning_rate": setting.learning_rate}
     findings = analyse(
@@ -376,7 +382,7 @@ def diagnose_as_written(
     subject = (
         f"notebook experiment {name} as written: {setting.architecture}, weights "
         f"uniform [0, 0.01), summed gradients, lr {setting.learning_rate:g}, "
-        f"{passes} passes"
+        f"{passes} passes, probed on {probe_size} held-out training images"
     )
     return Diagnosis(
         subject, probe.records, findings, N_CLASSES, result.note or None, result.accuracy / 100

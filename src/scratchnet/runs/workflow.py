@@ -107,11 +107,24 @@ def load_data(config: TrainConfig, *, data=None, progress: bool | None = None) -
     return (x_train, y_train), (x_test, y_test)
 
 
-def split(config: TrainConfig, data: Splits, rng: np.random.Generator) -> Prepared:
-    """Hold out config.validation_size training examples (drawn with `rng`)."""
+def split(
+    config: TrainConfig, data: Splits, rng: np.random.Generator, validation=None
+) -> Prepared:
+    """Hold out config.validation_size training examples (drawn with `rng`); or, given
+    `validation` (images, labels), train on every training example and validate on those."""
     (x_train, y_train), (x_test, y_test) = data
     dtype = check_dtype(config.dtype)
     labels = np.asarray(y_train, dtype=np.int64)
+    if validation is not None:
+        x_val, y_val = validation
+        n_classes = int(max(labels.max(), np.max(y_test), np.max(y_val))) + 1
+        x_fit, x_scale = np.asarray(x_train), None
+        if np.issubdtype(x_fit.dtype, np.integer) and x_fit.ndim >= 2:
+            x_fit, x_scale = x_fit.reshape(x_fit.shape[0], -1), PIXEL_SCALE
+        else:
+            x_fit = images_to_features(x_fit, dtype)
+        held = (images_to_features(np.asarray(x_val), dtype), np.asarray(y_val, dtype=np.int64))
+        return Prepared(x_fit, labels, x_scale, held, x_test, y_test, n_classes)
     # Split the images, then convert each part: the whole set's float features are never held
     # beside the split's copies. 8-bit training images stay 8-bit: fit scales each batch as it
     # gathers it (x_scale), bit for bit images_to_features, so the float copy of the training
@@ -336,6 +349,7 @@ def train_classifier(
     resume: SavedCheckpoint | None = None,
     stop: StopRequest | None = None,
     threads: int | str | None = None,
+    validation: tuple | None = None,
 ) -> TrainResult:
     """Train an MLP as `config` says and evaluate it once on the test set.
 
@@ -353,6 +367,9 @@ def train_classifier(
     pick from the network's size (the thread count can change the last bits of the weights);
     "auto" also takes the load of other processes into account and re-checks it at each epoch
     (scratchnet.train.adaptive_threads: fast on a busy machine, not bitwise reproducible).
+
+    `validation` (images, labels) replaces the split drawn from the training data (which is
+    then trained on whole): diagnose --repair judges every round on the same images.
     """
     adaptive = threads == "auto"
     threads = None if adaptive else check_threads(threads)
@@ -362,7 +379,7 @@ def train_classifier(
         check_resumable(resume, config)
     data = load_data(config, data=data, progress=progress)
     rng = np.random.default_rng(config.seed)
-    prepared = split(config, data, rng)
+    prepared = split(config, data, rng, validation)
     del data
     n_in = prepared.x_fit.shape[1]
     model = build_model(config, n_in, prepared.n_classes, rng)

@@ -41,15 +41,19 @@ DEEP = 4
 
 
 def signal_gain(record) -> float | None:
-    """Spread of the logits over the spread of the inputs (the first hidden layer's when the
-    record has no input spread); None when undefined, 0 when the signal is gone."""
+    """How much of the signal that tells images apart reaches the logits: the logits' distinct
+    spread over the inputs' (probes.distinct_spread: the spread across the batch beyond its one
+    strongest direction), or, for records without it, the plain spread across the batch (the
+    first hidden layer's when the record has no input spread). None when undefined, 0 when the
+    signal is gone."""
     entries = layers(record)
     if not entries:
         return None
-    base = record.get("input_spread")
-    if not is_number(base) or base == 0:
-        base = entries[0].get("act_spread")
-    out = entries[-1].get("act_spread")
+    base, out = record.get("input_distinct_spread"), entries[-1].get("distinct_spread")
+    if not (is_number(base) and base > 0 and is_number(out)):
+        base, out = record.get("input_spread"), entries[-1].get("act_spread")
+        if not is_number(base) or base == 0:
+            base = entries[0].get("act_spread")
     if is_number(out) and out == 0 and is_number(base) and base > 0:
         return 0.0
     return ratio(out, base)

@@ -44,13 +44,16 @@ def _weight_shrink(records) -> float | None:
     start, end = layers(records[0]), layers(records[-1])
     if len(start) != len(end):
         return None
-    return median(ratio(b.get("weight_rms"), a.get("weight_rms")) for a, b in zip(start, end))
+    return median(
+        ratio(b.get("weight_rms"), a.get("weight_rms"))
+        for a, b in zip(start, end, strict=True)
+    )
 
 
 def _died(records, key: str) -> list[int]:
     start, end = hidden(records[0]), hidden(records[-1])
     out = []
-    for a, b in zip(start, end):
+    for a, b in zip(start, end, strict=False):
         before, after = a.get(key), b.get(key)
         if is_number(after) and after > DEAD_SHARE and (not is_number(before) or before <= 0.5):
             out.append(b["index"] + 1)
