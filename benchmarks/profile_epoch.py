@@ -24,7 +24,7 @@ import numpy as np
 
 import scratchnet
 import scratchnet.nn.dense as dense_module
-from scratchnet.nn import autotune
+from scratchnet.nn import autotune, blas
 from scratchnet.threads import blas_threads
 
 
@@ -41,6 +41,23 @@ class _TimedNumpy(types.ModuleType):
     def matmul(self, *args: Any, **kwargs: Any) -> np.ndarray:
         started = time.perf_counter()
         out = np.matmul(*args, **kwargs)
+        self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
+        return out
+
+
+class _TimedBlas(types.ModuleType):
+    """nn/blas.py, except that gemm (the fused SGD step's product) counts as a matrix product."""
+
+    def __init__(self, profile: _Profile) -> None:
+        super().__init__("blas")
+        self._profile = profile
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(blas, name)
+
+    def gemm(self, *args: Any) -> np.ndarray:
+        started = time.perf_counter()
+        out = blas.gemm(*args)
         self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
         return out
 
@@ -71,7 +88,17 @@ class _Profile:
             profile.add(f"{index}.backward", time.perf_counter() - started)
             return out
 
+        backward_update = layer.backward_update
+
+        def timed_backward_update(grad: np.ndarray, **kwargs: Any) -> Any:
+            profile.current = f"{index}.backward"
+            started = time.perf_counter()
+            out = backward_update(grad, **kwargs)
+            profile.add(f"{index}.backward", time.perf_counter() - started)
+            return out
+
         layer.forward, layer.backward = timed_forward, timed_backward
+        layer.backward_update = timed_backward_update
 
 
 def _epoch(model, loss, optimizer, batches, profile: _Profile | None) -> float:
@@ -94,9 +121,10 @@ def _epoch(model, loss, optimizer, batches, profile: _Profile | None) -> float:
         if not math.isfinite(value):
             raise FloatingPointError("the loss diverged")
         t4 = clock()
-        model.backward(grad)
+        # As fit does: a plain SGD step folded into the backward products where it can be.
+        applied = model.backward(grad, update=optimizer.fused_coefficients())
         t5 = clock()
-        optimizer.step(model)
+        optimizer.step(model, applied=applied)
         t6 = clock()
         if profile is not None:
             profile.add("batches", t1 - t0)
@@ -147,10 +175,12 @@ def profile_epoch(
         for index, layer in enumerate(model.layers):
             profile.wrap(layer, index)
         dense_module.np = _TimedNumpy(profile)
+        dense_module.blas = _TimedBlas(profile)
         try:
             instrumented = _epoch(model, loss, optimizer, batches, profile)
         finally:
             dense_module.np = np
+            dense_module.blas = blas
     seconds = profile.seconds
     layers = []
     for index, layer in enumerate(model.layers):
