@@ -187,12 +187,9 @@ def machine() -> dict:
 
     from scratchnet.threads import blas_info, cpu_count
 
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
+    from scratchnet.resources import cpu_model
+
+    model = cpu_model()
     blas = blas_info()
     kernel = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas)
     torch_version = "not installed"

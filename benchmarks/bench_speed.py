@@ -49,6 +49,7 @@ if importlib.util.find_spec("scratchnet") is None:  # a source checkout, not ins
 from profile_epoch import markdown as profile_markdown  # noqa: E402
 from speed_workers import CASES, FAST_RECIPE  # noqa: E402
 
+from scratchnet import resources  # noqa: E402
 from scratchnet.fileio import atomic_write  # noqa: E402
 
 IMPLEMENTATIONS = {
@@ -80,14 +81,7 @@ QUICK_IMPLEMENTATIONS = {
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (platform's guess elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    return resources.cpu_model(platform.processor() or platform.machine() or "unknown CPU")
 
 
 def cpu_flags() -> set[str] | None:

@@ -28,38 +28,25 @@ from scratchnet.nn import autotune, blas
 from scratchnet.threads import blas_threads
 
 
-class _TimedNumpy(types.ModuleType):
-    """numpy, except that matmul adds its time to the layer currently running."""
+class _Timed(types.ModuleType):
+    """A module (numpy, nn/blas.py) whose function `timed` (matmul, gemm) adds its time to the
+    layer running now, as a matrix product; everything else is the module's own."""
 
-    def __init__(self, profile: _Profile) -> None:
-        super().__init__("numpy")
-        self._profile = profile
+    def __init__(self, module: types.ModuleType, timed: str, profile: _Profile) -> None:
+        super().__init__(module.__name__)
+        self._module = module
+        function = getattr(module, timed)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            out = function(*args, **kwargs)
+            profile.add(f"{profile.current}.matmul", time.perf_counter() - started)
+            return out
 
-    def matmul(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        started = time.perf_counter()
-        out = np.matmul(*args, **kwargs)
-        self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
-        return out
-
-
-class _TimedBlas(types.ModuleType):
-    """nn/blas.py, except that gemm (the fused SGD step's product) counts as a matrix product."""
-
-    def __init__(self, profile: _Profile) -> None:
-        super().__init__("blas")
-        self._profile = profile
+        setattr(self, timed, wrapper)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(blas, name)
-
-    def gemm(self, *args: Any) -> np.ndarray:
-        started = time.perf_counter()
-        out = blas.gemm(*args)
-        self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
-        return out
+        return getattr(self._module, name)
 
 
 class _Profile:
@@ -174,8 +161,8 @@ def profile_epoch(
         profile = _Profile()
         for index, layer in enumerate(model.layers):
             profile.wrap(layer, index)
-        dense_module.np = _TimedNumpy(profile)
-        dense_module.blas = _TimedBlas(profile)
+        dense_module.np = _Timed(np, "matmul", profile)
+        dense_module.blas = _Timed(blas, "gemm", profile)
         try:
             instrumented = _epoch(model, loss, optimizer, batches, profile)
         finally:
