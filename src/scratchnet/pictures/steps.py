@@ -10,6 +10,7 @@ state. They do not find several digits in one picture, straighten perspective or
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,22 +117,37 @@ def _design(rows: np.ndarray, cols: np.ndarray, n_terms: int = 6) -> np.ndarray:
     return np.stack([rows**a * cols**b for a, b in _POWERS[:n_terms]], -1)
 
 
-def _block_levels(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> tuple[np.ndarray, ...]:
-    """Split x into about blocks x blocks tiles; per tile the quantile of each share and the
-    tile's centre in [-1, 1] coordinates: (levels (n_shares, n_tiles), rows, cols)."""
-    height, width = x.shape
+@functools.lru_cache(maxsize=256)
+def _tiling(height: int, width: int, blocks: int) -> tuple:
+    """The tiles of a height x width picture and the surface's terms, which only depend on
+    the sizes (so a batch of pictures of a few sizes computes them once): (n_r, n_c, tile_h,
+    tile_w, degree, design (n_tiles, terms), rows' powers (h, degree + 1), columns' (w, ..))."""
     n_r = max(1, min(blocks, height // 4))
     n_c = max(1, min(blocks, width // 4))
     tile_h, tile_w = height // n_r, width // n_c
+    centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
+    centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
+    n_tiles = n_r * n_c
+    # At least two tiles per term, so that tiles the ink fills can be left out.
+    degree = next(d for d in range(SURFACE_DEGREE, -1, -1) if n_tiles >= 2 * _n_terms(d) or d == 0)
+    design = _design(np.repeat(centre_r, n_c), np.tile(centre_c, n_r), _n_terms(degree))
+    full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
+    full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
+    powers = np.arange(degree + 1)
+    by_rows, by_cols = full_rows[:, None] ** powers, full_cols[:, None] ** powers
+    for array in (design, by_rows, by_cols):
+        array.flags.writeable = False  # shared by every call: nobody may change them
+    return n_r, n_c, tile_h, tile_w, degree, design, by_rows, by_cols
+
+
+def _block_levels(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> np.ndarray:
+    """Split x into about blocks x blocks tiles (see _tiling); per tile the quantile of each
+    share: (n_shares, n_tiles)."""
+    n_r, n_c, tile_h, tile_w = _tiling(*x.shape, blocks)[:4]
     tiles = x[: n_r * tile_h, : n_c * tile_w].reshape(n_r, tile_h, n_c, tile_w)
     tiles = tiles.transpose(0, 2, 1, 3).reshape(n_r * n_c, -1)
     ks = [int(share * (tiles.shape[-1] - 1)) for share in shares]
-    levels = np.partition(tiles, sorted(set(ks)), axis=-1)[:, ks].T.astype(np.float64)
-    centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
-    centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
-    rows = np.repeat(centre_r, n_c)
-    cols = np.tile(centre_c, n_r)
-    return levels, rows, cols
+    return np.partition(tiles, sorted(set(ks)), axis=-1)[:, ks].T.astype(np.float64)
 
 
 def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.ndarray:
@@ -148,13 +164,9 @@ def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.n
 
 def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> np.ndarray:
     """One robust quadratic surface per share, fitted together: (h, w) -> (n_shares, h, w)."""
-    height, width = x.shape
-    levels, rows, cols = _block_levels(x, blocks, shares)
-    n_tiles = levels.shape[1]
-    # At least two tiles per term, so that tiles the ink fills can be left out.
-    degree = next(d for d in range(SURFACE_DEGREE, -1, -1) if n_tiles >= 2 * _n_terms(d) or d == 0)
-    n_terms = _n_terms(degree)
-    design = _design(rows, cols, n_terms)
+    levels = _block_levels(x, blocks, shares)
+    degree, design, by_rows, by_cols = _tiling(*x.shape, blocks)[4:]
+    n_tiles, n_terms = design.shape
     n_fits = len(shares)
     keep = np.ones((n_fits, n_tiles), dtype=bool)
     coef = np.zeros((n_fits, n_terms))
@@ -179,14 +191,10 @@ def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> n
         median = np.where(count > 0, (lower + upper) / 2, 0.0)
         spread = 1.4826 * median + 0.01
         keep = residual <= 2.5 * spread[:, None]
-    full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
-    full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
     # sum_k coef_k y^a x^b = Y @ C @ X.T, with Y = [y^0 .. y^d], X likewise, C[a, b] = coef_k.
     grid = np.zeros((n_fits, degree + 1, degree + 1))
     for k, (a, b) in enumerate(_POWERS[:n_terms]):
         grid[:, a, b] = coef[:, k]
-    by_rows = full_rows[:, None] ** np.arange(degree + 1)
-    by_cols = full_cols[:, None] ** np.arange(degree + 1)
     surface = by_rows @ grid @ by_cols.T
     return np.clip(surface, 0.0, 1.0).astype(np.float32)
 
