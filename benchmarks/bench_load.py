@@ -185,9 +185,8 @@ def run_worker(setting: str, args) -> dict:
 def machine() -> dict:
     import numpy  # noqa: F401  (load the BLAS, so that threadpoolctl sees it)
 
-    from scratchnet.threads import blas_info, cpu_count
-
     from scratchnet.resources import cpu_model
+    from scratchnet.threads import blas_info, cpu_count
 
     model = cpu_model()
     blas = blas_info()

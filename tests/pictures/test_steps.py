@@ -243,3 +243,30 @@ def test_of_two_readings_predict_keeps_the_more_typical_then_the_more_confident(
     assert _best(np.array([np.nan, np.nan]), probs, two) == 0
     blank_first = [Prepared(image, blank=True), Prepared(image)]
     assert _best(np.array([np.nan, np.nan]), probs, blank_first) == 1
+
+
+def test_varied_data_set_pictures_are_seeded_pictures_that_prepare_back_to_the_digit():
+    from scratchnet.pictures.synthetic import as_picture
+
+    seven = prepare_digit(draw_digit("7")).image  # a 28x28 image, 1 = ink
+    first = [as_picture(seven, np.random.default_rng(s), vary=True) for s in range(8)]
+    again = [as_picture(seven, np.random.default_rng(s), vary=True) for s in range(8)]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == np.float32 and 0.0 <= a.min() and a.max() <= 1.0
+        assert 28 <= min(a.shape) and max(a.shape) <= 112 + 2 * 28
+        assert similarity(prepare_digit(a).image, seven) > 0.6
+    assert len({a.shape for a in first}) > 1  # sizes, pens and light vary
+
+
+def test_thin_erodes_a_thick_stroke_toward_the_target_but_keeps_thin_glyphs():
+    from scratchnet.pictures import thin
+
+    bar = np.zeros((60, 60), dtype=np.float32)
+    bar[5:55, 20:32] = 1.0  # a stroke 12 pixels wide
+    thinner = thin(bar, stroke_width(bar > 0), 4.0)
+    assert 3.0 <= stroke_width(thinner > 0) <= 6.0 and thinner[10:50, 25:27].all()
+    hairline = bar.copy()
+    hairline[5:55, 40] = 1.0  # a thin stroke beside it would vanish: left as it is
+    assert thin(hairline, stroke_width(hairline > 0), 4.0) is hairline
+    assert thin(bar, 4.5, 4.0) is bar  # close enough already: untouched

@@ -5,9 +5,10 @@
 
 The steps, one function each (NumPy; Pillow only decodes files): ink_is_dark / orient,
 remove_paper (uneven light), denoise (median filter that keeps the strokes), otsu_threshold,
-remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), then
-mnist_form (20x20 box centred by mass in 28x28) or fit_object (Fashion-MNIST's whole object).
-prepare_digit / prepare_object run them in order.
+remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), thicken
+or thin (the stroke width toward MNIST's), then mnist_form (20x20 box centred by mass in
+28x28) or fit_object (Fashion-MNIST's whole object). prepare_digit / prepare_object run them in
+order.
 """
 
 from .components import Component, count_pieces, label_components
@@ -36,6 +37,7 @@ from .steps import (
     remove_paper,
     stroke_width,
     thicken,
+    thin,
 )
 from .typical import Typicality, shape_features
 
@@ -78,4 +80,5 @@ __all__ = [
     "shape_features",
     "stroke_width",
     "thicken",
+    "thin",
 ]

@@ -33,6 +33,9 @@ WORK_SIDE = 256  # pictures are box-averaged down to this before the steps: a di
 THIN_STROKE = 1.2
 HI_RES = 80  # binarise digits at no fewer pixels than this (MNIST: 128x128 binary scans)
 MNIST_STROKE = 2.0
+# Strokes wider than this in the 20x20 box (a marker, a blurred upscale) are eroded toward
+# MNIST's median: an MLP trained on MNIST reads a thick 1 or 3 as an 8.
+THICK_STROKE = 3.5
 Invert = bool | Literal["auto"]
 Kind = Literal["digit", "object"]
 
@@ -110,6 +113,8 @@ def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> P
         # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
         target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
         binary = steps.thicken(binary, width, target)
+    elif width * scale > THICK_STROKE:
+        binary = steps.thin(binary, width, MNIST_STROKE / scale)
     image = mnist_form(binary)
     return Prepared(
         image=image,

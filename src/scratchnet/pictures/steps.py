@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .components import Component, label_components
-from .filters import box_blur, max_filter, median_filter
+from .components import Component, count_pieces, label_components
+from .filters import box_blur, max_filter, median_filter, min_filter
 
 __all__ = [
     "denoise",
@@ -458,6 +458,18 @@ def _drop_frames(labels: np.ndarray, components: list[Component]) -> list[Compon
         if inside >= 0.1 * comp.area and _is_frame(comp, labels, inside):
             frames.add(comp.label)
     return [c for c in components if c.label not in frames]
+
+
+def thin(ink: np.ndarray, width: float, target: float) -> np.ndarray:
+    """Erode thick strokes toward `target` pixels wide, unless that would erase or cut a part
+    of the glyph (the pieces must stay as many). ink: (h, w) -> (h, w)."""
+    shrink = int(round(width - target))  # a k x k minimum narrows a stroke by k - 1 pixels
+    if shrink < 2:
+        return ink
+    size = shrink + 1 if shrink % 2 == 0 else shrink
+    thinned = min_filter(ink, size)
+    before, after = count_pieces(np.stack([ink > 0, thinned > 0]))
+    return thinned if after == before else ink
 
 
 def thicken(ink: np.ndarray, width: float, target: float) -> np.ndarray:
