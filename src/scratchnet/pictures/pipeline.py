@@ -36,6 +36,7 @@ MNIST_STROKE = 2.0
 # Strokes wider than this in the 20x20 box (a marker, a blurred upscale) are eroded toward
 # MNIST's median: an MLP trained on MNIST reads a thick 1 or 3 as an 8.
 THICK_STROKE = 3.5
+SOLID = 0.75  # ink filling this much of its box is a blob (a bar, a dot), not strokes to thin
 Invert = bool | Literal["auto"]
 Kind = Literal["digit", "object"]
 
@@ -113,7 +114,7 @@ def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> P
         # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
         target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
         binary = steps.thicken(binary, width, target)
-    elif width * scale > THICK_STROKE:
+    elif width * scale > THICK_STROKE and binary.mean() < SOLID:
         binary = steps.thin(binary, width, MNIST_STROKE / scale)
     image = mnist_form(binary)
     return Prepared(
