@@ -75,8 +75,13 @@ HEALTHY = [
     H("default"),
     H("default-256-128", hidden=(256, 128)),
     H("preset-fast-2ep", hidden=(512,), learning_rate=0.1, schedule="onecycle", epochs=2),
-    H("sigmoid-glorot", hidden=(256,), activation="sigmoid", init="glorot-uniform",
-      learning_rate=0.2),
+    H(
+        "sigmoid-glorot",
+        hidden=(256,),
+        activation="sigmoid",
+        init="glorot-uniform",
+        learning_rate=0.2,
+    ),
     H("tanh-glorot", activation="tanh", init="glorot-uniform"),
     H("batch-norm", batch_norm=True),
     H("adam", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
@@ -93,176 +98,503 @@ HEALTHY = [
     H("fashion", dataset="fashion-mnist"),
     H("small-data-control", data="small", epochs=20, early_stopping=3),
     # added with the second round of rules (after the first checking half was reported)
-    H("adam-deep-4x256", hidden=(256,) * 4, optimizer="adam", learning_rate=1e-3,
-      weight_decay=0.0),
+    H("adam-deep-4x256", hidden=(256,) * 4, optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
     H("wide-1024", hidden=(1024,)),
     H("batch-norm-deep-6x128", hidden=(128,) * 6, batch_norm=True),
-    H("sigmoid-glorot-2x128", hidden=(128, 128), activation="sigmoid", init="glorot-uniform",
-      learning_rate=0.2),
+    H(
+        "sigmoid-glorot-2x128",
+        hidden=(128, 128),
+        activation="sigmoid",
+        init="glorot-uniform",
+        learning_rate=0.2,
+    ),
     H("rmsprop-l2", optimizer="rmsprop", learning_rate=1e-3, momentum=0.0, weight_decay=1e-4),
-    H("tanh-adam-3x128", hidden=(128,) * 3, activation="tanh", init="glorot-uniform",
-      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    H(
+        "tanh-adam-3x128",
+        hidden=(128,) * 3,
+        activation="tanh",
+        init="glorot-uniform",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
 ]
 
 BROKEN = [
     # signal vanishing from too-small initial weights
-    B("small-init-relu-5x128", "init too small", SMALL_INIT, hidden=(128,) * 5,
-      init="normal:0.001"),
-    B("small-init-relu-8x128-uniform", "init too small", SMALL_INIT, hidden=(128,) * 8,
-      init="uniform:0:0.01", learning_rate=0.01),
-    B("small-init-tanh-4x128", "init too small", SMALL_INIT, hidden=(128,) * 4, activation="tanh",
-      init="normal:0.001"),
-    B("small-init-sigmoid-6x128", "init too small", SMALL_INIT, hidden=(128,) * 6,
-      activation="sigmoid", init="normal:0.005"),
-    B("small-init-relu-adam-4x128", "init too small", SMALL_INIT, hidden=(128,) * 4,
-      init="normal:0.0005", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B(
+        "small-init-relu-5x128",
+        "init too small",
+        SMALL_INIT,
+        hidden=(128,) * 5,
+        init="normal:0.001",
+    ),
+    B(
+        "small-init-relu-8x128-uniform",
+        "init too small",
+        SMALL_INIT,
+        hidden=(128,) * 8,
+        init="uniform:0:0.01",
+        learning_rate=0.01,
+    ),
+    B(
+        "small-init-tanh-4x128",
+        "init too small",
+        SMALL_INIT,
+        hidden=(128,) * 4,
+        activation="tanh",
+        init="normal:0.001",
+    ),
+    B(
+        "small-init-sigmoid-6x128",
+        "init too small",
+        SMALL_INIT,
+        hidden=(128,) * 6,
+        activation="sigmoid",
+        init="normal:0.005",
+    ),
+    B(
+        "small-init-relu-adam-4x128",
+        "init too small",
+        SMALL_INIT,
+        hidden=(128,) * 4,
+        init="normal:0.0005",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     # sigmoid / tanh depth alone
-    B("deep-sigmoid-8x128", "sigmoid depth", "vanishing_depth", hidden=(128,) * 8,
-      activation="sigmoid", init="glorot-uniform"),
-    B("deep-sigmoid-10x128", "sigmoid depth", "vanishing_depth", hidden=(128,) * 10,
-      activation="sigmoid", init="glorot-normal"),
-    B("deep-sigmoid-6x64", "sigmoid depth", "vanishing_depth", hidden=(64,) * 6,
-      activation="sigmoid", init="glorot-uniform", momentum=0.0, learning_rate=0.1),
+    B(
+        "deep-sigmoid-8x128",
+        "sigmoid depth",
+        "vanishing_depth",
+        hidden=(128,) * 8,
+        activation="sigmoid",
+        init="glorot-uniform",
+    ),
+    B(
+        "deep-sigmoid-10x128",
+        "sigmoid depth",
+        "vanishing_depth",
+        hidden=(128,) * 10,
+        activation="sigmoid",
+        init="glorot-normal",
+    ),
+    B(
+        "deep-sigmoid-6x64",
+        "sigmoid depth",
+        "vanishing_depth",
+        hidden=(64,) * 6,
+        activation="sigmoid",
+        init="glorot-uniform",
+        momentum=0.0,
+        learning_rate=0.1,
+    ),
     # signal exploding from too-large initial weights
-    B("large-init-relu-4x128", "init too large", "init_too_large", hidden=(128,) * 4,
-      init="normal:0.5"),
-    B("large-init-relu-256-128", "init too large", "init_too_large", hidden=(256, 128),
-      init="normal:1"),
-    B("large-init-leaky-6x128", "init too large", "init_too_large", hidden=(128,) * 6,
-      activation="leaky_relu", init="normal:0.3"),
-    B("large-init-relu-adam", "init too large", "init_too_large", hidden=(128,) * 3,
-      init="normal:0.5", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B(
+        "large-init-relu-4x128",
+        "init too large",
+        "init_too_large",
+        hidden=(128,) * 4,
+        init="normal:0.5",
+    ),
+    B(
+        "large-init-relu-256-128",
+        "init too large",
+        "init_too_large",
+        hidden=(256, 128),
+        init="normal:1",
+    ),
+    B(
+        "large-init-leaky-6x128",
+        "init too large",
+        "init_too_large",
+        hidden=(128,) * 6,
+        activation="leaky_relu",
+        init="normal:0.3",
+    ),
+    B(
+        "large-init-relu-adam",
+        "init too large",
+        "init_too_large",
+        hidden=(128,) * 3,
+        init="normal:0.5",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     # saturated sigmoid / tanh units
-    B("saturated-tanh-128-64", "saturated units", "saturated_units", activation="tanh",
-      init="normal:1"),
-    B("saturated-sigmoid-256", "saturated units", "saturated_units", hidden=(256,),
-      activation="sigmoid", init="normal:2", learning_rate=0.2),
-    B("saturated-tanh-3x256", "saturated units", "saturated_units", hidden=(256,) * 3,
-      activation="tanh", init="uniform:-1:1"),
+    B(
+        "saturated-tanh-128-64",
+        "saturated units",
+        "saturated_units",
+        activation="tanh",
+        init="normal:1",
+    ),
+    B(
+        "saturated-sigmoid-256",
+        "saturated units",
+        "saturated_units",
+        hidden=(256,),
+        activation="sigmoid",
+        init="normal:2",
+        learning_rate=0.2,
+    ),
+    B(
+        "saturated-tanh-3x256",
+        "saturated units",
+        "saturated_units",
+        hidden=(256,) * 3,
+        activation="tanh",
+        init="uniform:-1:1",
+    ),
     # learning rate too large
     B("lr-5-diverges", "lr too large", LR_BIG, learning_rate=5.0),
     B("lr-1-kills-relus", "lr too large", LR_BIG, learning_rate=1.0),
-    B("adam-lr-0.1", "lr too large", LR_BIG, optimizer="adam", learning_rate=0.1,
-      weight_decay=0.0),
-    B("rmsprop-lr-0.05", "lr too large", LR_BIG, optimizer="rmsprop", learning_rate=0.05,
-      momentum=0.0),
+    B("adam-lr-0.1", "lr too large", LR_BIG, optimizer="adam", learning_rate=0.1, weight_decay=0.0),
+    B(
+        "rmsprop-lr-0.05",
+        "lr too large",
+        LR_BIG,
+        optimizer="rmsprop",
+        learning_rate=0.05,
+        momentum=0.0,
+    ),
     B("deep-relu-lr-0.5", "lr too large", LR_BIG, hidden=(128,) * 6, learning_rate=0.5),
     B("plain-sgd-lr-20", "lr too large", LR_BIG, momentum=0.0, learning_rate=20.0),
     # learning rate too small
     B("lr-1e-5", "lr too small", "learning_rate_too_small", learning_rate=1e-5),
-    B("plain-sgd-lr-1e-4", "lr too small", "learning_rate_too_small", momentum=0.0,
-      learning_rate=1e-4),
-    B("adam-lr-1e-6", "lr too small", "learning_rate_too_small", optimizer="adam",
-      learning_rate=1e-6, weight_decay=0.0),
-    B("lr-3e-5-256", "lr too small", "learning_rate_too_small", hidden=(256,),
-      learning_rate=3e-5),
+    B(
+        "plain-sgd-lr-1e-4",
+        "lr too small",
+        "learning_rate_too_small",
+        momentum=0.0,
+        learning_rate=1e-4,
+    ),
+    B(
+        "adam-lr-1e-6",
+        "lr too small",
+        "learning_rate_too_small",
+        optimizer="adam",
+        learning_rate=1e-6,
+        weight_decay=0.0,
+    ),
+    B("lr-3e-5-256", "lr too small", "learning_rate_too_small", hidden=(256,), learning_rate=3e-5),
     # dead ReLUs from the initialisation
     B("dead-init-negative", "dead relus (init)", "dead_relus", init="uniform:-0.05:0"),
-    B("dead-init-negative-deep", "dead relus (init)", "dead_relus", hidden=(128,) * 4,
-      init="uniform:-0.1:0"),
+    B(
+        "dead-init-negative-deep",
+        "dead relus (init)",
+        "dead_relus",
+        hidden=(128,) * 4,
+        init="uniform:-0.1:0",
+    ),
     # symmetric weights
     B("zero-init", "symmetric weights", "symmetric_weights", init="zeros"),
     B("constant-init", "symmetric weights", "symmetric_weights", init="constant:0.01"),
-    B("constant-init-tanh", "symmetric weights", "symmetric_weights", activation="tanh",
-      init="constant:0.05"),
+    B(
+        "constant-init-tanh",
+        "symmetric weights",
+        "symmetric_weights",
+        activation="tanh",
+        init="constant:0.05",
+    ),
     # no nonlinearity
     B("identity-128-64", "no nonlinearity", "no_nonlinearity", activation="identity"),
-    B("identity-6x128", "no nonlinearity", "no_nonlinearity", hidden=(128,) * 6,
-      activation="identity", init="glorot-uniform"),
+    B(
+        "identity-6x128",
+        "no nonlinearity",
+        "no_nonlinearity",
+        hidden=(128,) * 6,
+        activation="identity",
+        init="glorot-uniform",
+    ),
     # regularisation too strong
     B("weight-decay-1", "regularisation", REG, weight_decay=1.0),
-    B("adam-l2-0.1", "regularisation", REG, optimizer="adam", learning_rate=1e-3,
-      weight_decay=0.1),
+    B("adam-l2-0.1", "regularisation", REG, optimizer="adam", learning_rate=1e-3, weight_decay=0.1),
     B("dropout-0.9", "regularisation", REG, dropout=0.9),
     B("weight-decay-0.1-deep", "regularisation", REG, hidden=(128,) * 4, weight_decay=0.1),
     # batch size and learning rate mismatched
     B("batch-1-lr-0.05", "batch/lr mismatch", "batch_lr_mismatch", batch_size=1),
-    B("batch-2-lr-0.1", "batch/lr mismatch", "batch_lr_mismatch", batch_size=2,
-      learning_rate=0.1),
+    B("batch-2-lr-0.1", "batch/lr mismatch", "batch_lr_mismatch", batch_size=2, learning_rate=0.1),
     # capacity too small
     B("bottleneck-4", "capacity too small", "capacity_too_small", hidden=(4,)),
     B("bottleneck-128-3", "capacity too small", "capacity_too_small", hidden=(128, 3)),
     # overfitting (a small training set, many epochs, nothing to stop it)
-    B("overfit-small-data", "overfitting", "overfitting", control="small-data-control",
-      data="small", epochs=20, weight_decay=0.0),
-    B("overfit-small-data-wide", "overfitting", "overfitting", control="small-data-control",
-      data="small", hidden=(512,), epochs=20, weight_decay=0.0, schedule="constant"),
+    B(
+        "overfit-small-data",
+        "overfitting",
+        "overfitting",
+        control="small-data-control",
+        data="small",
+        epochs=20,
+        weight_decay=0.0,
+    ),
+    B(
+        "overfit-small-data-wide",
+        "overfitting",
+        "overfitting",
+        control="small-data-control",
+        data="small",
+        hidden=(512,),
+        epochs=20,
+        weight_decay=0.0,
+        schedule="constant",
+    ),
     # data: inputs on the wrong scale
     B("float-pixels-0-255", "inputs on the wrong scale", "data_scale", data="float255"),
     B("uint8-binary-0-1", "inputs on the wrong scale", "data_scale", data="binary01"),
-    B("float-pixels-0-255-adam", "inputs on the wrong scale", "data_scale", data="float255",
-      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B(
+        "float-pixels-0-255-adam",
+        "inputs on the wrong scale",
+        "data_scale",
+        data="float255",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     # data: noisy labels
     B("label-noise-50", "noisy labels", "label_noise", data="noise50"),
     B("label-noise-70", "noisy labels", "label_noise", data="noise70"),
     # data: one class dominating
     B("dominant-class-0", "dominant class", "class_imbalance", data="dominant"),
-    B("dominant-class-7-adam", "dominant class", "class_imbalance", data="dominant7",
-      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
+    B(
+        "dominant-class-7-adam",
+        "dominant class",
+        "class_imbalance",
+        data="dominant7",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     # added with the second round of rules: other depths, widths, optimisers and severities
-    B("small-init-relu-uniform-6x256-adam", "init too small", SMALL_INIT, hidden=(256,) * 6,
-      init="uniform:0:0.005", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
-    B("small-init-tanh-3x256-rmsprop", "init too small", SMALL_INIT, hidden=(256,) * 3,
-      activation="tanh", init="normal:0.002", optimizer="rmsprop", learning_rate=1e-3,
-      momentum=0.0),
-    B("deep-sigmoid-12x64", "sigmoid depth", "vanishing_depth", hidden=(64,) * 12,
-      activation="sigmoid", init="glorot-uniform"),
-    B("deep-sigmoid-9x96-plain", "sigmoid depth", "vanishing_depth", hidden=(96,) * 9,
-      activation="sigmoid", init="glorot-normal", momentum=0.0, learning_rate=0.2),
-    B("large-init-relu-512", "init too large", "init_too_large", hidden=(512,),
-      init="normal:0.5"),
-    B("large-init-relu-3x128-rmsprop", "init too large", "init_too_large", hidden=(128,) * 3,
-      init="normal:0.4", optimizer="rmsprop", learning_rate=1e-3, momentum=0.0),
-    B("saturated-sigmoid-2x128", "saturated units", "saturated_units", hidden=(128, 128),
-      activation="sigmoid", init="normal:1.5", learning_rate=0.2),
-    B("saturated-tanh-256-adam", "saturated units", "saturated_units", hidden=(256,),
-      activation="tanh", init="uniform:-2:2", optimizer="adam", learning_rate=1e-3,
-      weight_decay=0.0),
+    B(
+        "small-init-relu-uniform-6x256-adam",
+        "init too small",
+        SMALL_INIT,
+        hidden=(256,) * 6,
+        init="uniform:0:0.005",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B(
+        "small-init-tanh-3x256-rmsprop",
+        "init too small",
+        SMALL_INIT,
+        hidden=(256,) * 3,
+        activation="tanh",
+        init="normal:0.002",
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        momentum=0.0,
+    ),
+    B(
+        "deep-sigmoid-12x64",
+        "sigmoid depth",
+        "vanishing_depth",
+        hidden=(64,) * 12,
+        activation="sigmoid",
+        init="glorot-uniform",
+    ),
+    B(
+        "deep-sigmoid-9x96-plain",
+        "sigmoid depth",
+        "vanishing_depth",
+        hidden=(96,) * 9,
+        activation="sigmoid",
+        init="glorot-normal",
+        momentum=0.0,
+        learning_rate=0.2,
+    ),
+    B("large-init-relu-512", "init too large", "init_too_large", hidden=(512,), init="normal:0.5"),
+    B(
+        "large-init-relu-3x128-rmsprop",
+        "init too large",
+        "init_too_large",
+        hidden=(128,) * 3,
+        init="normal:0.4",
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        momentum=0.0,
+    ),
+    B(
+        "saturated-sigmoid-2x128",
+        "saturated units",
+        "saturated_units",
+        hidden=(128, 128),
+        activation="sigmoid",
+        init="normal:1.5",
+        learning_rate=0.2,
+    ),
+    B(
+        "saturated-tanh-256-adam",
+        "saturated units",
+        "saturated_units",
+        hidden=(256,),
+        activation="tanh",
+        init="uniform:-2:2",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     B("lr-2-deep-4x128", "lr too large", LR_BIG, hidden=(128,) * 4, learning_rate=2.0),
     B("adamw-lr-0.05", "lr too large", LR_BIG, optimizer="adamw", learning_rate=0.05),
-    B("rmsprop-lr-1e-6", "lr too small", "learning_rate_too_small", optimizer="rmsprop",
-      learning_rate=1e-6, momentum=0.0),
-    B("lr-2e-5-deep-4x128", "lr too small", "learning_rate_too_small", hidden=(128,) * 4,
-      learning_rate=2e-5),
-    B("dead-init-negative-wide", "dead relus (init)", "dead_relus", hidden=(512, 256),
-      init="uniform:-0.02:0"),
-    B("dead-init-negative-adam", "dead relus (init)", "dead_relus", hidden=(128,) * 3,
-      init="uniform:-0.1:0", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
-    B("zero-init-adam", "symmetric weights", "symmetric_weights", init="zeros",
-      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
-    B("constant-init-sigmoid", "symmetric weights", "symmetric_weights", activation="sigmoid",
-      init="constant:0.02", learning_rate=0.2),
-    B("identity-3x256-adam", "no nonlinearity", "no_nonlinearity", hidden=(256,) * 3,
-      activation="identity", optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
-    B("identity-512", "no nonlinearity", "no_nonlinearity", hidden=(512,),
-      activation="identity"),
-    B("rmsprop-l2-0.05", "regularisation", REG, optimizer="rmsprop", learning_rate=1e-3,
-      momentum=0.0, weight_decay=0.05),
-    B("adam-l2-0.05-deep", "regularisation", REG, hidden=(128,) * 4, optimizer="adam",
-      learning_rate=1e-3, weight_decay=0.05),
-    B("batch-4-lr-0.3", "batch/lr mismatch", "batch_lr_mismatch", batch_size=4,
-      learning_rate=0.3),
-    B("batch-1-lr-0.1-plain", "batch/lr mismatch", "batch_lr_mismatch", batch_size=1,
-      learning_rate=0.1, momentum=0.0),
+    B(
+        "rmsprop-lr-1e-6",
+        "lr too small",
+        "learning_rate_too_small",
+        optimizer="rmsprop",
+        learning_rate=1e-6,
+        momentum=0.0,
+    ),
+    B(
+        "lr-2e-5-deep-4x128",
+        "lr too small",
+        "learning_rate_too_small",
+        hidden=(128,) * 4,
+        learning_rate=2e-5,
+    ),
+    B(
+        "dead-init-negative-wide",
+        "dead relus (init)",
+        "dead_relus",
+        hidden=(512, 256),
+        init="uniform:-0.02:0",
+    ),
+    B(
+        "dead-init-negative-adam",
+        "dead relus (init)",
+        "dead_relus",
+        hidden=(128,) * 3,
+        init="uniform:-0.1:0",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B(
+        "zero-init-adam",
+        "symmetric weights",
+        "symmetric_weights",
+        init="zeros",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B(
+        "constant-init-sigmoid",
+        "symmetric weights",
+        "symmetric_weights",
+        activation="sigmoid",
+        init="constant:0.02",
+        learning_rate=0.2,
+    ),
+    B(
+        "identity-3x256-adam",
+        "no nonlinearity",
+        "no_nonlinearity",
+        hidden=(256,) * 3,
+        activation="identity",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B("identity-512", "no nonlinearity", "no_nonlinearity", hidden=(512,), activation="identity"),
+    B(
+        "rmsprop-l2-0.05",
+        "regularisation",
+        REG,
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        momentum=0.0,
+        weight_decay=0.05,
+    ),
+    B(
+        "adam-l2-0.05-deep",
+        "regularisation",
+        REG,
+        hidden=(128,) * 4,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.05,
+    ),
+    B("batch-4-lr-0.3", "batch/lr mismatch", "batch_lr_mismatch", batch_size=4, learning_rate=0.3),
+    B(
+        "batch-1-lr-0.1-plain",
+        "batch/lr mismatch",
+        "batch_lr_mismatch",
+        batch_size=1,
+        learning_rate=0.1,
+        momentum=0.0,
+    ),
     B("bottleneck-6", "capacity too small", "capacity_too_small", hidden=(6,)),
-    B("bottleneck-256-5-adam", "capacity too small", "capacity_too_small", hidden=(256, 5),
-      optimizer="adam", learning_rate=1e-3, weight_decay=0.0),
-    B("overfit-small-data-adam", "overfitting", "overfitting", control="small-data-control",
-      data="small", hidden=(256, 256), epochs=20, optimizer="adam", learning_rate=1e-3,
-      weight_decay=0.0),
-    B("overfit-small-data-deep", "overfitting", "overfitting", control="small-data-control",
-      data="small", hidden=(256,) * 3, epochs=20, weight_decay=0.0, schedule="constant",
-      learning_rate=0.02),
+    B(
+        "bottleneck-256-5-adam",
+        "capacity too small",
+        "capacity_too_small",
+        hidden=(256, 5),
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B(
+        "overfit-small-data-adam",
+        "overfitting",
+        "overfitting",
+        control="small-data-control",
+        data="small",
+        hidden=(256, 256),
+        epochs=20,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
+    B(
+        "overfit-small-data-deep",
+        "overfitting",
+        "overfitting",
+        control="small-data-control",
+        data="small",
+        hidden=(256,) * 3,
+        epochs=20,
+        weight_decay=0.0,
+        schedule="constant",
+        learning_rate=0.02,
+    ),
     B("uint8-pixels-0-15", "inputs on the wrong scale", "data_scale", data="dim16"),
-    B("float-pixels-0-255-deep", "inputs on the wrong scale", "data_scale", data="float255",
-      hidden=(128,) * 4),
-    B("label-noise-60-adam", "noisy labels", "label_noise", data="noise60", optimizer="adam",
-      learning_rate=1e-3, weight_decay=0.0),
+    B(
+        "float-pixels-0-255-deep",
+        "inputs on the wrong scale",
+        "data_scale",
+        data="float255",
+        hidden=(128,) * 4,
+    ),
+    B(
+        "label-noise-60-adam",
+        "noisy labels",
+        "label_noise",
+        data="noise60",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+    ),
     B("label-noise-45-deep", "noisy labels", "label_noise", data="noise45", hidden=(128,) * 4),
-    B("dominant-class-3-deep", "dominant class", "class_imbalance", data="dominant3",
-      hidden=(128,) * 4),
-    B("dominant-class-5-rmsprop", "dominant class", "class_imbalance", data="dominant5",
-      optimizer="rmsprop", learning_rate=1e-3, momentum=0.0),
+    B(
+        "dominant-class-3-deep",
+        "dominant class",
+        "class_imbalance",
+        data="dominant3",
+        hidden=(128,) * 4,
+    ),
+    B(
+        "dominant-class-5-rmsprop",
+        "dominant class",
+        "class_imbalance",
+        data="dominant5",
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        momentum=0.0,
+    ),
 ]
 
 
@@ -370,8 +702,7 @@ def probe_overhead(cache: dict, repeats: int, *, full: bool = False) -> dict[str
                 steps = config.epochs * -(-n_fit // config.batch_size)
                 probe = TrainingProbe(size=128, every=max(1, steps // 4))
                 callbacks.append(probe)
-            result = train_classifier(config, data=data, callbacks=callbacks,
-                                      evaluate_test=False)
+            result = train_classifier(config, data=data, callbacks=callbacks, evaluate_test=False)
             (probed if with_probe else plain).append(result.train_seconds)
             if with_probe:
                 inside.append(probe.seconds / result.train_seconds)
@@ -394,8 +725,11 @@ def overheads(cache: dict, repeats: int) -> list[dict[str, Any]]:
 def summarise(rows: list[dict], healthy: dict[str, float]) -> dict[str, Any]:
     broken = [r for r in rows if r["fault"] != "healthy"]
     controls = [r for r in rows if r["fault"] == "healthy"]
-    causes_first = [r for r in broken if r["findings"] and r["roles"][0] == "cause"
-                    and r["findings"][0] in r["causes"]]
+    causes_first = [
+        r
+        for r in broken
+        if r["findings"] and r["roles"][0] == "cause" and r["findings"][0] in r["causes"]
+    ]
     detected = [r for r in broken if r["findings"]]
     anywhere = [r for r in broken if set(r["findings"]) & set(r["causes"])]
     alarms = [r for r in controls if r["findings"]]
@@ -424,8 +758,13 @@ def commit() -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -436,7 +775,8 @@ def machine() -> str:
 
         blas = "; ".join(
             f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
-            f"{i.get('num_threads')} threads)" for i in threadpool_info()
+            f"{i.get('num_threads')} threads)"
+            for i in threadpool_info()
         )
     except ImportError:
         blas = "threadpoolctl not installed"
@@ -448,26 +788,38 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores; BLAS: {blas}; load average at the end " + \
-        ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} cores; BLAS: {blas}; load average at the end " + ", ".join(
+        f"{x:.1f}" for x in os.getloadavg()
+    )
 
 
 def table(rows: list[dict], healthy: dict[str, float]) -> list[str]:
-    lines = ["| setup | fault | first finding | true cause first | test acc | repaired | "
-             "share of healthy | repair rounds |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| setup | fault | first finding | true cause first | test acc | repaired | "
+        "share of healthy | repair rounds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         first = r["findings"][0] if r["findings"] else "(none)"
-        ok = "-" if r["fault"] == "healthy" else ("yes" if r["findings"] and r["findings"][0]
-                                                   in r["causes"] else "no")
+        ok = (
+            "-"
+            if r["fault"] == "healthy"
+            else ("yes" if r["findings"] and r["findings"][0] in r["causes"] else "no")
+        )
         if r["fault"] == "healthy":
             ok = "false alarm" if r["findings"] else "quiet"
         acc = f"{100 * r['test_accuracy']:.1f}%" if r.get("test_accuracy") else "-"
         rep = r.get("repaired_accuracy")
-        share = (f"{100 * rep / healthy[r['control']]:.0f}%"
-                 if rep is not None and healthy.get(r["control"]) else "-")
+        share = (
+            f"{100 * rep / healthy[r['control']]:.0f}%"
+            if rep is not None and healthy.get(r["control"])
+            else "-"
+        )
         rounds = " -> ".join(",".join(k) or "none" for k in r.get("repair_rounds", []))
-        lines.append(f"| {r['name']} | {r['fault']} | {first} | {ok} | {acc} | "
-                     f"{'-' if rep is None else f'{100 * rep:.1f}%'} | {share} | {rounds} |")
+        lines.append(
+            f"| {r['name']} | {r['fault']} | {first} | {ok} | {acc} | "
+            f"{'-' if rep is None else f'{100 * rep:.1f}%'} | {share} | {rounds} |"
+        )
     return lines
 
 
@@ -485,8 +837,7 @@ def write(rows: list[dict], overhead: dict | None, seconds: float) -> None:
         "of the round it keeps, as a share of the healthy control's at the same budget.",
         "",
     ]
-    for title, part in (("checking half (not looked at while tuning)", 1),
-                        ("tuning half", 0)):
+    for title, part in (("checking half (not looked at while tuning)", 1), ("tuning half", 0)):
         chosen = [r for r in rows if r["half"] == part]
         if not chosen:
             continue
@@ -548,12 +899,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-repair", action="store_true")
     parser.add_argument("--overhead-repeats", type=int, default=5)
     parser.add_argument("--print", action="store_true", help="print each row as it comes")
-    parser.add_argument("--shard", default="1/1", metavar="I/N",
-                        help="run every N-th setup from the I-th (for N processes side by side)")
-    parser.add_argument("--rows-out", type=Path, default=None, metavar="JSON",
-                        help="write this shard's rows here instead of the report")
-    parser.add_argument("--merge", type=Path, nargs="*", default=None, metavar="JSON",
-                        help="write the report from these shards' rows (and run nothing)")
+    parser.add_argument(
+        "--shard",
+        default="1/1",
+        metavar="I/N",
+        help="run every N-th setup from the I-th (for N processes side by side)",
+    )
+    parser.add_argument(
+        "--rows-out",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="write this shard's rows here instead of the report",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=None,
+        metavar="JSON",
+        help="write the report from these shards' rows (and run nothing)",
+    )
     args = parser.parse_args(argv)
     if args.merge:
         parts = [json.loads(path.read_text()) for path in args.merge]
@@ -571,7 +937,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.perf_counter()
     chosen = [
-        (setup, half) for setup, half in setups
+        (setup, half)
+        for setup, half in setups
         if (setup.name in args.only if args.only else half in wanted)
     ]
     for setup, half in chosen[index - 1 :: count]:

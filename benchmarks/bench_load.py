@@ -185,14 +185,10 @@ def run_worker(setting: str, args) -> dict:
 def machine() -> dict:
     import numpy  # noqa: F401  (load the BLAS, so that threadpoolctl sees it)
 
+    from scratchnet.resources import cpu_model
     from scratchnet.threads import blas_info, cpu_count
 
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if "model name" in line)
-    except (OSError, StopIteration):
-        pass
+    model = cpu_model()
     blas = blas_info()
     kernel = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in blas)
     torch_version = "not installed"

@@ -14,10 +14,11 @@ Non-digits: noise, textures, blank paper, pen letters, font letters, two digits 
 Fashion-MNIST test images saved as PNG against the same images as arrays (--fashion-model).
 
 Every group is split in two by index: the even half is for tuning (--half tune), the odd half is
-reported (--half report, the default), so the numbers are on pictures nothing was tuned on.
+reported (--half report); the default, both, writes the report half first and the tuning half
+after it, each with the issue's targets checked.
 
     python benchmarks/bench_predict.py --model scratchnet-mnist.npz \
-        [--fashion-model fashion.npz] [--out benchmarks/results]
+        [--fashion-model fashion.npz] [--speed-only] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -313,19 +314,9 @@ def fashion_round_trip(path: str, which: str) -> tuple[float, float]:
     return float(np.mean(arrays == truth)), float(np.mean(pictures == truth))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="an MNIST model (scratchnet train)")
-    parser.add_argument("--fashion-model", default=None, help="a Fashion-MNIST model")
-    parser.add_argument("--half", choices=("tune", "report"), default="report")
-    parser.add_argument("--count", type=int, default=300, help="pictures per generated group")
-    parser.add_argument("--uci", type=int, default=1797, help="UCI digits to use (all 1797)")
-    parser.add_argument("--out", type=Path, default=None, help="folder for predict.md")
-    args = parser.parse_args()
-
-    model = scratchnet.load_model(args.model)
+def measure_half(model, which: str, args, fonts) -> tuple[list, list, dict]:
+    """Every group's rows and the non-digits' rows for one half of the pictures."""
     rng = np.random.default_rng(0)
-    fonts = find_fonts()
     clean: dict[str, list] = {}
     try:
         clean["UCI handwriting (64 px)"] = uci_digits(args.uci)
@@ -336,31 +327,60 @@ def main() -> None:
         clean[f"fonts ({len(fonts)} TrueType faces)"] = font_digits(rng, fonts, args.count)
     rows = []
     for name, pictures in clean.items():
-        pictures = half(pictures, args.half)
+        pictures = half(pictures, which)
         rows.append((name, "clean", score(model, pictures)))
         for damage, function in DAMAGE.items():
             damaged = [(label, function(p, rng)) for label, p in pictures]
             rows.append((name, damage, score(model, damaged)))
-        print(f"{name} done", file=sys.stderr)
-    others = half(non_digit_pictures(rng, fonts, args.count), args.half)
+        print(f"{which}: {name} done", file=sys.stderr)
+    others = half(non_digit_pictures(rng, fonts, args.count), which)
     kinds = sorted({k for k, _ in others})
     non_rows = [(k, score(model, [(None, p) for kk, p in others if kk == k])) for k in kinds]
-    all_non = score(model, [(None, p) for _, p in others])
-    per_second = speed(model, rng)
-    fashion = fashion_round_trip(args.fashion_model, args.half) if args.fashion_model else None
+    non_rows.append(("all non-digits", score(model, [(None, p) for _, p in others])))
+    return rows, non_rows, clean
 
-    temperature = model.metadata.get("calibration", {}).get("temperature", "none")
-    threshold = model.metadata.get("typicality", {}).get("threshold", "none")
+
+def targets(rows: list, non_rows: list) -> list[str]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    by = {(name, damage): r for name, damage, r in rows}
+    lines = []
+
+    def line(what: str, value: str, met: bool) -> None:
+        lines.append(f"| {what} | {value} | {'met' if met else 'NOT met'} |")
+
+    uci = by.get(("UCI handwriting (64 px)", "clean"))
+    if uci:
+        line("UCI handwriting >= 88%", f"{100 * uci['accuracy']:.1f}%", uci["accuracy"] >= 0.88)
+    for name in dict.fromkeys(n for n, _, _ in rows):
+        clean = by[(name, "clean")]["accuracy"]
+        worst_damage, worst = min(
+            ((d, r["accuracy"]) for (n, d), r in by.items() if n == name and d != "clean"),
+            key=lambda pair: pair[1],
+        )
+        line(
+            f"{name}: each damaged group within 5 points of clean",
+            f"clean {100 * clean:.1f}%, worst {100 * worst:.1f}% ({worst_damage})",
+            clean - worst <= 0.05,
+        )
+        if not name.startswith("UCI"):
+            lowest = min(r["accuracy"] for (n, _), r in by.items() if n == name)
+            line(f"{name}: >= 90% clean and damaged", f"lowest {100 * lowest:.1f}%", lowest >= 0.9)
+    refused = [r["refused"] for _, _, r in rows]
+    counts = [r["n"] for _, _, r in rows]
+    share = float(np.average(refused, weights=counts))
+    worst_refused = max(refused)
+    line(
+        "real digits refused <= 2%",
+        f"{100 * share:.1f}% of all digit pictures (worst group {100 * worst_refused:.1f}%)",
+        share <= 0.02,
+    )
+    everything = non_rows[-1][1]["refused"]
+    line("non-digits refused >= 90%", f"{100 * everything:.1f}%", everything >= 0.9)
+    return lines
+
+
+def group_table(rows: list) -> list[str]:
     lines = [
-        "# predict on generated pictures",
-        "",
-        f"Model: `{args.model}` (temperature {temperature}, threshold {threshold}). "
-        f"Half: {args.half} (odd indices are the report half; nothing was tuned on them).",
-        f"Machine: {machine()}.",
-        "",
-        "accuracy: the top class is the digit (refused pictures count too); answered: the share "
-        "given as an answer (not unsure, not refused); refused: 'not a digit'.",
-        "",
         "| group | damage | pictures | accuracy | answered | unsure | refused "
         "| accuracy when answered |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -371,27 +391,101 @@ def main() -> None:
             f"| {100 * r['answer']:.1f}% | {100 * r['unsure']:.1f}% | {100 * r['refused']:.1f}% "
             f"| {100 * r['accuracy_answered']:.1f}% |"
         )
-    lines += [
-        "",
-        "| non-digits | pictures | refused | unsure | answered |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for kind, r in [*non_rows, ("all non-digits", all_non)]:
+    return lines
+
+
+def non_digit_table(non_rows: list) -> list[str]:
+    lines = ["| non-digits | pictures | refused | unsure | answered |", "|---|---:|---:|---:|---:|"]
+    for kind, r in non_rows:
         lines.append(
             f"| {kind} | {r['n']} | {100 * r['refused']:.1f}% | {100 * r['unsure']:.1f}% "
             f"| {100 * r['answer']:.1f}% |"
         )
-    lines += [
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="an MNIST model (scratchnet train)")
+    parser.add_argument("--fashion-model", default=None, help="a Fashion-MNIST model")
+    parser.add_argument(
+        "--half",
+        choices=("tune", "report", "both"),
+        default="both",
+        help="which half of the pictures: tune (even indices), report (odd) or both, reported "
+        "side by side [default: both]",
+    )
+    parser.add_argument("--count", type=int, default=300, help="pictures per generated group")
+    parser.add_argument("--uci", type=int, default=1797, help="UCI digits to use (all 1797)")
+    parser.add_argument("--speed-only", action="store_true", help="measure pictures/s only")
+    parser.add_argument("--out", type=Path, default=None, help="folder for predict.md")
+    args = parser.parse_args()
+
+    model = scratchnet.load_model(args.model)
+    fonts = find_fonts()
+    wall, cpu = speed(model, np.random.default_rng(0))
+    load = os.getloadavg()[0]
+    halves = [] if args.speed_only else (["report", "tune"] if args.half == "both" else [args.half])
+    measured = {which: measure_half(model, which, args, fonts) for which in halves}
+    fashion = (
+        fashion_round_trip(args.fashion_model, "report" if args.half == "both" else args.half)
+        if args.fashion_model and not args.speed_only
+        else None
+    )
+    wall_after, cpu_after = speed(model, np.random.default_rng(0))
+
+    calibration = model.metadata.get("calibration", {})
+    typical = model.metadata.get("typicality", {})
+    lines = [
+        "# predict on generated pictures",
         "",
-        f"Speed: {per_second[0]:.0f} pictures/s in one predict_images call by the wall clock, "
-        f"{per_second[1]:.0f} by CPU time (1000 pictures, 28-112 px).",
+        "Rerun (about 10 minutes on 2 idle cores; `--speed-only` for the throughput alone):",
+        "",
+        "```bash",
+        "scratchnet train -o /tmp/default.npz    # the default model (seed 0)",
+        "python benchmarks/bench_predict.py --model /tmp/default.npz --out benchmarks/results",
+        "```",
+        "",
+        f"Model: `{Path(args.model).name}`, {model.layers[0].n_in}-"
+        + "-".join(str(layer.n_out) for layer in model.layers)
+        + f", augment {model.metadata.get('config', {}).get('augment', '?')} "
+        f"(temperature {calibration.get('temperature', 'none')}, refusal threshold "
+        f"{typical.get('threshold', 'none')}).",
+        f"Machine: {machine()}.",
+        "",
+        f"Speed: {wall:.0f} pictures/s in one predict_images call by the wall clock, "
+        f"{cpu:.0f} by this process's CPU time (1000 pictures, 28-112 px, load average "
+        f"{load:.1f}); again after the accuracy runs: {wall_after:.0f} and {cpu_after:.0f} "
+        f"(load average {os.getloadavg()[0]:.1f}).",
     ]
+    for which in halves:
+        rows, non_rows, _ = measured[which]
+        tuned = (
+            "odd indices: nothing was tuned on them"
+            if which == "report"
+            else "even indices: the pictures the steps were tuned on"
+        )
+        lines += [
+            "",
+            f"## {which.capitalize()} half ({tuned})",
+            "",
+            "| target | measured | |",
+            "|---|---|---|",
+            *targets(rows, non_rows),
+            "",
+            "accuracy: the top class is the digit (refused pictures count too); answered: the "
+            "share given as an answer (not unsure, not refused); refused: 'not a digit'.",
+            "",
+            *group_table(rows),
+            "",
+            *non_digit_table(non_rows),
+        ]
     if fashion:
         lines += [
             "",
-            f"Fashion-MNIST test images ({len(half(list(range(2000)), args.half))}): "
-            f"{100 * fashion[0]:.1f}% as arrays, "
-            f"{100 * fashion[1]:.1f}% saved as PNG and predicted.",
+            f"Fashion-MNIST test images (1000, the report half; `{args.fashion_model}`): "
+            f"{100 * fashion[0]:.1f}% as arrays, {100 * fashion[1]:.1f}% saved as PNG and "
+            "predicted.",
         ]
     text = "\n".join(lines) + "\n"
     print(text)

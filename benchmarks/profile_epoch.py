@@ -24,25 +24,29 @@ import numpy as np
 
 import scratchnet
 import scratchnet.nn.dense as dense_module
-from scratchnet.nn import autotune
+from scratchnet.nn import autotune, blas
 from scratchnet.threads import blas_threads
 
 
-class _TimedNumpy(types.ModuleType):
-    """numpy, except that matmul adds its time to the layer currently running."""
+class _Timed(types.ModuleType):
+    """A module (numpy, nn/blas.py) whose function `timed` (matmul, gemm) adds its time to the
+    layer running now, as a matrix product; everything else is the module's own."""
 
-    def __init__(self, profile: _Profile) -> None:
-        super().__init__("numpy")
-        self._profile = profile
+    def __init__(self, module: types.ModuleType, timed: str, profile: _Profile) -> None:
+        super().__init__(module.__name__)
+        self._module = module
+        function = getattr(module, timed)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            out = function(*args, **kwargs)
+            profile.add(f"{profile.current}.matmul", time.perf_counter() - started)
+            return out
+
+        setattr(self, timed, wrapper)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
-
-    def matmul(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        started = time.perf_counter()
-        out = np.matmul(*args, **kwargs)
-        self._profile.add(f"{self._profile.current}.matmul", time.perf_counter() - started)
-        return out
+        return getattr(self._module, name)
 
 
 class _Profile:
@@ -71,7 +75,17 @@ class _Profile:
             profile.add(f"{index}.backward", time.perf_counter() - started)
             return out
 
+        backward_update = layer.backward_update
+
+        def timed_backward_update(grad: np.ndarray, **kwargs: Any) -> Any:
+            profile.current = f"{index}.backward"
+            started = time.perf_counter()
+            out = backward_update(grad, **kwargs)
+            profile.add(f"{index}.backward", time.perf_counter() - started)
+            return out
+
         layer.forward, layer.backward = timed_forward, timed_backward
+        layer.backward_update = timed_backward_update
 
 
 def _epoch(model, loss, optimizer, batches, profile: _Profile | None) -> float:
@@ -94,9 +108,10 @@ def _epoch(model, loss, optimizer, batches, profile: _Profile | None) -> float:
         if not math.isfinite(value):
             raise FloatingPointError("the loss diverged")
         t4 = clock()
-        model.backward(grad)
+        # As fit does: a plain SGD step folded into the backward products where it can be.
+        applied = model.backward(grad, update=optimizer.fused_coefficients())
         t5 = clock()
-        optimizer.step(model)
+        optimizer.step(model, applied=applied)
         t6 = clock()
         if profile is not None:
             profile.add("batches", t1 - t0)
@@ -146,11 +161,13 @@ def profile_epoch(
         profile = _Profile()
         for index, layer in enumerate(model.layers):
             profile.wrap(layer, index)
-        dense_module.np = _TimedNumpy(profile)
+        dense_module.np = _Timed(np, "matmul", profile)
+        dense_module.blas = _Timed(blas, "gemm", profile)
         try:
             instrumented = _epoch(model, loss, optimizer, batches, profile)
         finally:
             dense_module.np = np
+            dense_module.blas = blas
     seconds = profile.seconds
     layers = []
     for index, layer in enumerate(model.layers):

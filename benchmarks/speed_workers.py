@@ -373,17 +373,14 @@ class NotebookRun:
 
 
 def make_run(impl: str, case: Case, seed: int, x_train, y_train, threads: int):
-    if impl == "scratchnet":
-        # Layouts chosen by measurement (train --autotune), against the reference below.
-        from scratchnet.nn import autotune
-
-        autotune.set_enabled(True)
-        return ScratchnetRun(case, seed, x_train, y_train, threads)
-    if impl == "scratchnet-reference":
-        # The same training with every layer in the reference layout (train --no-autotune).
-        from scratchnet.nn import autotune
+    if impl in ("scratchnet", "scratchnet-reference"):
+        # What `scratchnet train` does by default (reference layouts, a plain SGD step fused
+        # into the weight gradient's product, nn/blas.py), against the reference arithmetic:
+        # np.matmul for every product, then the optimiser's own pass over the weights.
+        from scratchnet.nn import autotune, blas
 
         autotune.set_enabled(False)
+        blas.set_enabled(impl == "scratchnet")
         return ScratchnetRun(case, seed, x_train, y_train, threads)
     if impl == "scratchnet-fast":
         return ScratchnetRun(case, seed, x_train, y_train, threads, fast=True)

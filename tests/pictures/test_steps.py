@@ -127,6 +127,17 @@ def test_keep_digit_drops_a_box_drawn_around_the_digit():
     assert kept[30:70, 45:52].all() and not kept[10:13, 10:90].any()
 
 
+def test_keep_digit_drops_lines_longer_than_the_digit_but_not_its_bars():
+    mask = np.zeros((100, 80), dtype=bool)
+    mask[25:75, 38:44] = True  # the digit's main stroke
+    mask[25:29, 44:60] = True  # and its own bar: kept
+    mask[10:13, 5:75] = mask[88:91, 5:75] = True  # a box's top and bottom, its sides gone
+    mask[80:82, 20:70] = True  # an underline
+    kept = keep_digit(mask)
+    assert kept[25:75, 38:44].all() and kept[25:29, 44:60].all()
+    assert not kept[10:13].any() and not kept[88:91].any() and not kept[80:82].any()
+
+
 @pytest.mark.parametrize(
     "damage",
     ["gradient", "shadow", "gaussian", "salt", "lines", "box", "margin", "thin"],
@@ -188,3 +199,74 @@ def test_any_picture_gives_a_28x28_input_or_blank(picture, invert):
     assert 0.0 <= result.image.min() and result.image.max() <= 1.0
     assert result.blank or result.image.max() > 0
     assert prepare_object(picture, invert=invert).image.shape == (28, 28)
+
+
+def test_a_ruled_line_through_a_stroke_is_cleared_but_the_stroke_is_not_cut():
+    page = np.zeros((120, 120), dtype=bool)
+    page[30:90, 55:62] = True  # a vertical stroke (a 1)
+    page[58:61, :] = True  # a ruled line across the page and through the stroke
+    cleared = remove_lines(page)
+    assert not cleared[58:61, :40].any() and not cleared[58:61, 80:].any()
+    assert cleared[30:90, 55:62].all()  # the stroke still runs through where the line was
+
+
+def thick_ring() -> np.ndarray:
+    """A thick dark 0 covering half the picture: a toss-up for the ink's polarity (as many
+    dark pixels as light ones, like a shaded UCI digit)."""
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    distance = np.hypot(yy - 32, (xx - 32) / 0.8)
+    return np.where((distance < 32) & (distance > 14), 0.1, 0.95).astype(np.float32)
+
+
+def test_unsure_polarity_gives_both_readings_and_a_clear_picture_one():
+    from scratchnet.pictures import digit_candidates, polarity
+
+    assert polarity(draw_digit("7")).sure
+    assert len(digit_candidates(draw_digit("7"))) == 1
+    assert not polarity(thick_ring()).sure
+    first, second = digit_candidates(thick_ring())
+    assert first.ink_dark != second.ink_dark
+    assert not first.blank and not second.blank
+    forced = digit_candidates(thick_ring(), invert=True)
+    assert len(forced) == 1 and forced[0].ink_dark
+
+
+def test_of_two_readings_predict_keeps_the_more_typical_then_the_more_confident():
+    from scratchnet.pictures.pipeline import Prepared
+    from scratchnet.pictures.predict import _best
+
+    image = np.zeros((28, 28), dtype=np.float32)
+    two = [Prepared(image), Prepared(image)]
+    probs = np.array([[0.9, 0.1], [0.6, 0.4]])
+    assert _best(np.array([3.0, -1.0]), probs, two) == 1
+    assert _best(np.array([np.nan, 2.0]), probs, two) == 1
+    assert _best(np.array([np.nan, np.nan]), probs, two) == 0
+    blank_first = [Prepared(image, blank=True), Prepared(image)]
+    assert _best(np.array([np.nan, np.nan]), probs, blank_first) == 1
+
+
+def test_varied_data_set_pictures_are_seeded_pictures_that_prepare_back_to_the_digit():
+    from scratchnet.pictures.synthetic import as_picture
+
+    seven = prepare_digit(draw_digit("7")).image  # a 28x28 image, 1 = ink
+    first = [as_picture(seven, np.random.default_rng(s), vary=True) for s in range(8)]
+    again = [as_picture(seven, np.random.default_rng(s), vary=True) for s in range(8)]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == np.float32 and 0.0 <= a.min() and a.max() <= 1.0
+        assert 28 <= min(a.shape) and max(a.shape) <= 112 + 2 * 28
+        assert similarity(prepare_digit(a).image, seven) > 0.6
+    assert len({a.shape for a in first}) > 1  # sizes, pens and light vary
+
+
+def test_thin_erodes_a_thick_stroke_toward_the_target_but_keeps_thin_glyphs():
+    from scratchnet.pictures import thin
+
+    bar = np.zeros((60, 60), dtype=np.float32)
+    bar[5:55, 20:32] = 1.0  # a stroke 12 pixels wide
+    thinner = thin(bar, stroke_width(bar > 0), 4.0)
+    assert 3.0 <= stroke_width(thinner > 0) <= 6.0 and thinner[10:50, 25:27].all()
+    hairline = bar.copy()
+    hairline[5:55, 40] = 1.0  # a thin stroke beside it would vanish: left as it is
+    assert thin(hairline, stroke_width(hairline > 0), 4.0) is hairline
+    assert thin(bar, 4.5, 4.0) is bar  # close enough already: untouched

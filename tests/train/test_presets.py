@@ -37,7 +37,7 @@ def test_options_given_override_the_preset_and_the_rest_stays():
 
 
 def test_without_a_preset_the_defaults_apply():
-    assert _parse() == TrainConfig()
+    assert _parse() == TrainConfig(augment="affine")  # the command augments MNIST by default
     assert _parse("--hidden", "100x3").hidden == (100, 100, 100)
 
 

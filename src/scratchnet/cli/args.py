@@ -216,7 +216,9 @@ def dropout_rate(text: str) -> float:
     return unit_interval(text)
 
 
-def training_options(parser: argparse.ArgumentParser) -> None:
+def training_options(
+    parser: argparse.ArgumentParser, shown_defaults: dict[str, str] | None = None
+) -> None:
     """The options that describe a training run (shared by train and diagnose).
 
     Each is left out of the namespace unless given (argparse.SUPPRESS), so that a --preset's
@@ -228,6 +230,7 @@ def training_options(parser: argparse.ArgumentParser) -> None:
     from ..train.presets import PRESETS
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    defaults.update(shown_defaults or {})  # a command whose defaults differ says so
 
     def add(*flags: str, help: str, **kwargs) -> None:
         dest = kwargs.get("dest") or flags[-1].lstrip("-").replace("-", "_")

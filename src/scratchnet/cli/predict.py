@@ -111,19 +111,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     records: list[dict] = []
     shown: list[tuple[str, np.ndarray, np.ndarray]] = []
     for start in range(0, len(pictures), CHUNK):
-        names, prepared = [], []
+        names, prepared, grays = [], [], []
         for picture in pictures[start : start + CHUNK]:
             try:
                 gray = picture.gray()
-                item = reader.prepare(gray, invert)
+                item = reader.candidates(gray, invert)
             except ImageError as exc:
                 fail(exc)
                 continue
             names.append(picture.name)
             prepared.append(item)
+            grays.append(gray)
+        for gray, (record, chosen) in zip(
+            grays, reader.choose(names, prepared, args.top), strict=True
+        ):
+            records.append(record)
             if args.show_input is not None:
-                shown.append((picture.name, gray, item.image))
-        records.extend(reader.records(names, prepared, args.top))
+                shown.append((record["image"], gray, chosen.image))
     if args.show_input is not None:
         _write_show_input(args.show_input, shown)
     _print(records, args, reader.names)

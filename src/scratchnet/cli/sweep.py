@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArgumentError
-from ..runs.config import TrainConfig
+from ..runs.config import TrainConfig, command_augment
 from .args import data_options, training_options
 
 ALIASES = {"lr": "learning-rate"}
@@ -153,6 +153,8 @@ def train_command(config: TrainConfig, *, data_dir: str | None = None) -> str:
         if name in ("preset", "data_dir"):
             continue
         value, default = getattr(config, name), getattr(defaults, name)
+        if name == "augment":
+            default = command_augment(config.dataset, config.data)  # train's own default
         if value == default:
             continue
         if name == "nesterov":

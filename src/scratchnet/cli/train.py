@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import ArgumentError, CheckpointError, ScratchnetError
 from ..fileio import check_output_file, remove_stale_parts
 from ..runs import RunDir, TrainConfig, history_paths, write_history_files
+from ..runs.config import COMMAND_AUGMENT, command_augment
 from ..runs.live import LiveRecord
 from ..train.callbacks import Callback, TrainingState
 from ..train.checkpoint import StopRequest, TrainingInterrupted, load_checkpoint
@@ -49,6 +50,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         # Own data: a validation share that suits its size (MNIST's 5,000 would be most of it).
         given["validation_size"] = default_validation_size(len(load_own(given["data"]).train[1]))
     preset = getattr(args, "preset", None)
+    if preset in (None, "default") and "augment" not in given:
+        # MNIST is augmented unless told otherwise (runs.config.command_augment).
+        given["augment"] = command_augment(given.get("dataset", "mnist"), given.get("data"))
     _check_early_stopping(given, preset)
     try:
         if preset:
@@ -319,7 +323,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "test set and save it with its training history."
     )
     data_options(parser, dataset_default=None)
-    training_options(parser)
+    training_options(parser, {"augment": f"{COMMAND_AUGMENT} for MNIST, none for other data"})
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "-o",

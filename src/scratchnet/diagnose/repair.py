@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.features import images_to_features, validation_split
 from ..runs import TrainConfig
+from ..runs.config import command_augment
 from ..runs.workflow import load_data
 from .datacheck import apply_data_fix, rescale
 from .findings import Finding, settings_to_args
@@ -80,6 +81,7 @@ def train_command(config: TrainConfig) -> str:
         base = TrainConfig.from_preset(config.preset).to_dict()
     else:
         base = TrainConfig().to_dict()
+        base["augment"] = command_augment(config.dataset, config.data)  # train's own default
     wanted = config.to_dict()
     changed = {
         k: v for k, v in wanted.items()

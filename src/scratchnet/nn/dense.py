@@ -151,37 +151,53 @@ class Dense(Layer):
         grad_in is written into a reused buffer, valid until the next backward.
         """
         grad_z = self._grad_z(grad_out)
+        self._weight_and_bias_grads(grad_z)
+        return self._grad_in(grad_z, need_grad_in)
+
+    def _weight_and_bias_grads(self, grad_z: np.ndarray) -> None:
         # x.T is a transposed view: BLAS reads it as is (no copy of x).
         np.matmul(self._x.T, grad_z, out=self.grads["weight"])
+        self._bias_grad(grad_z)
+
+    def _bias_grad(self, grad_z: np.ndarray) -> np.ndarray:
         # The bias gradient, a sum over the batch, as ones @ grad_z: BLAS's matrix-vector
         # product is 1.7-3x faster than np.sum(axis=0) on these shapes (benchmarks/results/
         # kernels.md: 1.0 against 3.1 us for a (100, 100) grad_z, 5.1 against 8.5 for
         # (128, 1024)).
         ones = self._work.ones("ones", grad_z.shape[0], grad_z.dtype)
-        np.matmul(ones, grad_z, out=self.grads["bias"])
-        return self._grad_in(grad_z, need_grad_in)
+        return np.matmul(ones, grad_z, out=self.grads["bias"])
 
     def backward_update(
         self, grad_out: np.ndarray, *, need_grad_in: bool = True, alpha: float, beta: float
     ) -> tuple[np.ndarray | None, tuple[str, ...]]:
         """backward with a plain SGD step folded in (Layer.backward_update): the weight gradient's
         product writes beta * weight + alpha * (x^T @ grad_z) straight into the weight, one BLAS
-        gemm (nn/blas.py), and the bias likewise; no gradient array is written and the weights
-        are not streamed through memory again. Falls back to backward where NumPy's BLAS cannot
-        be called that way.
+        gemm (nn/blas.py), so the weight's gradient is never written and the weights are not
+        streamed through memory again; the bias (n_out numbers) gets its gradient, then the same
+        update. Falls back to backward where NumPy's BLAS cannot be called that way.
         """
         grad_z = self._grad_z(grad_out)
-        weight, bias = self.params["weight"], self.params["bias"]
-        ones = self._work.ones("ones", grad_z.shape[0], grad_z.dtype)[None, :]
-        fits = blas.supported(self._x.T, grad_z, weight)
-        if not (fits and blas.supported(ones, grad_z, bias[None, :])):
-            np.matmul(self._x.T, grad_z, out=self.grads["weight"])
-            np.matmul(ones[0], grad_z, out=self.grads["bias"])
+        weight = self.params["weight"]
+        if not self._fusable(grad_z, weight):
+            self._weight_and_bias_grads(grad_z)
             return self._grad_in(grad_z, need_grad_in), ()
         grad_in = self._grad_in(grad_z, need_grad_in)  # from the weight before its update
         blas.gemm(self._x.T, grad_z, weight, alpha, beta)
-        blas.gemm(ones, grad_z, bias[None, :], alpha, beta)
+        bias, grad = self.params["bias"], self._bias_grad(grad_z)
+        if beta != 1.0:
+            bias *= beta
+        bias += alpha * grad
         return grad_in, ("weight", "bias")
+
+    def _fusable(self, grad_z: np.ndarray, weight: np.ndarray) -> bool:
+        """Whether blas.gemm can take this step's weight product (remembered per layout: the
+        arrays are the same buffers from step to step)."""
+        x = self._x
+        key = (x.shape, x.strides, x.dtype, grad_z.strides, grad_z.dtype, weight.strides)
+        known = self._work.facts.get(key)
+        if known is None:
+            known = self._work.facts[key] = blas.supported(x.T, grad_z, weight)
+        return known and blas.available()
 
     def _grad_z(self, grad_out: np.ndarray) -> np.ndarray:
         """dL/dz from dL/dy, after checking grad_out against the last forward."""

@@ -31,6 +31,9 @@ class Workspace:
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        # What a layer learnt about its buffers' layouts (say, whether BLAS takes them as
+        # they are), keyed by shapes and strides: scratch too, dropped with the arrays.
+        self.facts: dict[tuple, bool] = {}
 
     def get(self, name: str, rows: int, cols: int, dtype: np.dtype, order: str = "C") -> np.ndarray:
         """A (rows, cols) array of `dtype` (uninitialised), the same memory as last time.
@@ -62,10 +65,11 @@ class Workspace:
     def clear(self) -> None:
         """Drop every array (the memory is freed once no caller holds a view)."""
         self._arrays.clear()
+        self.facts.clear()
 
     def __deepcopy__(self, memo: dict) -> Workspace:
         # Scratch is not state: a copied layer starts with an empty workspace of its own.
         return Workspace()
 
     def __getstate__(self) -> dict:
-        return {"_arrays": {}}
+        return {"_arrays": {}, "facts": {}}

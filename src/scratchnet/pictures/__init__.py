@@ -5,33 +5,45 @@
 
 The steps, one function each (NumPy; Pillow only decodes files): ink_is_dark / orient,
 remove_paper (uneven light), denoise (median filter that keeps the strokes), otsu_threshold,
-remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), then
-mnist_form (20x20 box centred by mass in 28x28) or fit_object (Fashion-MNIST's whole object).
-prepare_digit / prepare_object run them in order.
+remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), thicken
+or thin (the stroke width toward MNIST's), then mnist_form (20x20 box centred by mass in
+28x28) or fit_object (Fashion-MNIST's whole object). prepare_digit / prepare_object run them in
+order.
 """
 
 from .components import Component, count_pieces, label_components
 from .decode import as_gray, decode_gray, read_gray
 from .filters import box_blur, max_filter, median_filter, min_filter
 from .form import centre_by_mass, fit_box, fit_object, mnist_form
-from .pipeline import Prepared, prepare, prepare_digit, prepare_object
+from .pipeline import (
+    Prepared,
+    digit_candidates,
+    prepare,
+    prepare_candidates,
+    prepare_digit,
+    prepare_object,
+)
 from .predict import Reader, expand_inputs, predict_images, predict_picture
 from .steps import (
+    Polarity,
     denoise,
     ink_is_dark,
     keep_digit,
     orient,
     otsu_threshold,
     paper_surface,
+    polarity,
     remove_lines,
     remove_paper,
     stroke_width,
     thicken,
+    thin,
 )
 from .typical import Typicality, shape_features
 
 __all__ = [
     "Component",
+    "Polarity",
     "Prepared",
     "Reader",
     "Typicality",
@@ -41,6 +53,7 @@ __all__ = [
     "count_pieces",
     "decode_gray",
     "denoise",
+    "digit_candidates",
     "expand_inputs",
     "fit_box",
     "fit_object",
@@ -54,9 +67,11 @@ __all__ = [
     "orient",
     "otsu_threshold",
     "paper_surface",
+    "polarity",
     "predict_images",
     "predict_picture",
     "prepare",
+    "prepare_candidates",
     "prepare_digit",
     "prepare_object",
     "read_gray",
@@ -65,4 +80,5 @@ __all__ = [
     "shape_features",
     "stroke_width",
     "thicken",
+    "thin",
 ]

@@ -7,6 +7,8 @@ box. Resizing is a triangle filter widened when shrinking (anti-aliased), in Num
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["centre_by_mass", "fit_box", "fit_object", "mnist_form"]
@@ -15,10 +17,12 @@ CANVAS = 28  # MNIST images are 28x28 ...
 BOX = 20  # ... with the digit fitted into a 20x20 box, aspect ratio kept
 
 
+@functools.lru_cache(maxsize=512)
 def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     """Linear (triangle-filter) resampling weights, widened when shrinking so it anti-aliases.
 
     (n_out, n_in), rows summing to 1: resized = weights @ signal. Same filter as Pillow's BILINEAR.
+    Cached (pictures come in a few sizes) and so read-only.
     """
     scale = n_in / n_out
     support = max(scale, 1.0)
@@ -26,7 +30,9 @@ def _resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     distance = (np.arange(n_in)[None, :] + 0.5 - centres[:, None]) / support
     weights = np.clip(1.0 - np.abs(distance), 0.0, None)
     # Every output centre lies within half a pixel of an input centre, so no row sums to 0.
-    return weights / weights.sum(axis=1, keepdims=True)
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights.flags.writeable = False
+    return weights
 
 
 def fit_box(crop: np.ndarray, box: int = BOX, *, renormalise: bool = True) -> np.ndarray:

@@ -17,7 +17,15 @@ from .decode import shrink
 from .filters import max_filter
 from .form import BOX, _resample_matrix, bounding_box, fit_object, mnist_form
 
-__all__ = ["Prepared", "prepare", "prepare_digit", "prepare_object", "WORK_SIDE"]
+__all__ = [
+    "Prepared",
+    "digit_candidates",
+    "prepare",
+    "prepare_candidates",
+    "prepare_digit",
+    "prepare_object",
+    "WORK_SIDE",
+]
 
 WORK_SIDE = 256  # pictures are box-averaged down to this before the steps: a digit needs no more
 # MNIST's strokes, thresholded at half ink, are 2.0 px wide in the 20x20 box (median; 5% are under
@@ -25,6 +33,10 @@ WORK_SIDE = 256  # pictures are box-averaged down to this before the steps: a di
 THIN_STROKE = 1.2
 HI_RES = 80  # binarise digits at no fewer pixels than this (MNIST: 128x128 binary scans)
 MNIST_STROKE = 2.0
+# Strokes wider than this in the 20x20 box (a marker, a blurred upscale) are eroded toward
+# MNIST's median: an MLP trained on MNIST reads a thick 1 or 3 as an 8.
+THICK_STROKE = 3.5
+SOLID = 0.75  # ink filling this much of its box is a blob (a bar, a dot), not strokes to thin
 Invert = bool | Literal["auto"]
 Kind = Literal["digit", "object"]
 
@@ -47,10 +59,26 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
     gray: (h, w) float32 in [0, 1] -> Prepared with image (28, 28) float32 in [0, 1].
     invert: "auto" guesses whether the ink is dark on light paper; True/False say so.
     """
+    return digit_candidates(gray, invert=invert)[0]
+
+
+def digit_candidates(gray: np.ndarray, *, invert: Invert = "auto") -> list[Prepared]:
+    """prepare_digit's answer first, then, when the ink's polarity was a toss-up (a digit
+    filling half a shaded picture), the picture prepared the other way round: whoever runs
+    the network keeps the one that looks more like a digit (predict keeps the more typical)."""
     work = shrink(gray, WORK_SIDE)
-    guessed, paper = steps.polarity_and_paper(work)
-    ink_dark = guessed if invert == "auto" else bool(invert)
-    ink = steps.remove_paper(work, ink_dark, paper if ink_dark == guessed else None)
+    found = steps.polarity(work)
+    ink_dark = found.ink_dark if invert == "auto" else bool(invert)
+    first = _digit_with(work, ink_dark, found.paper(ink_dark))
+    if invert != "auto" or found.sure or first.blank:
+        return [first]  # (a picture without ink one way round is blank: no second reading)
+    second = _digit_with(work, not ink_dark, found.paper(not ink_dark))
+    return [first] if second.blank else [first, second]
+
+
+def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> Prepared:
+    """The digit steps after the polarity: work (h, w) gray -> Prepared."""
+    ink = steps.remove_paper(work, ink_dark, paper)
     ink = steps.denoise(ink)
     level = steps.otsu_threshold(ink)
     mask = ink > level
@@ -86,6 +114,8 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
         # Never wider than a sixth of the glyph: a noisy outline must not swell into a blob.
         target = min(MNIST_STROKE / scale, max(binary.shape) / 6)
         binary = steps.thicken(binary, width, target)
+    elif width * scale > THICK_STROKE and binary.mean() < SOLID:
+        binary = steps.thin(binary, width, MNIST_STROKE / scale)
     image = mnist_form(binary)
     return Prepared(
         image=image,
@@ -132,3 +162,13 @@ def prepare(gray: np.ndarray, *, kind: Kind = "digit", invert: Invert = "auto") 
     if kind == "object":
         return prepare_object(gray, invert=invert)
     return prepare_digit(gray, invert=invert)
+
+
+def prepare_candidates(
+    gray: np.ndarray, *, kind: Kind = "digit", invert: Invert = "auto"
+) -> list[Prepared]:
+    """prepare's answer, and for digits of unsure polarity the other reading too (see
+    digit_candidates); one or two Prepared, the first what prepare returns."""
+    if kind == "object":
+        return [prepare_object(gray, invert=invert)]
+    return digit_candidates(gray, invert=invert)

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ImageError, ScratchnetError
 from ..threads import blas_threads
 from .decode import IMAGE_SUFFIXES, as_gray, decode_gray, read_gray
-from .pipeline import Invert, Kind, Prepared, prepare
+from .pipeline import Invert, Kind, Prepared, prepare_candidates
 from .typical import OutlierScore
 
 __all__ = ["Picture", "Reader", "expand_inputs", "predict_images", "predict_picture"]
@@ -139,28 +139,52 @@ class Reader:
             self.refusal = "not like the training pictures"
 
     def prepare(self, gray: np.ndarray, invert: Invert = "auto") -> Prepared:
-        return prepare(gray, kind=self.kind, invert=invert)
+        """The picture prepared for this model (the first of candidates())."""
+        return self.candidates(gray, invert)[0]
 
-    def records(self, names: list[str], prepared: list[Prepared], top: int = 3) -> list[dict]:
-        """Run the model on the prepared pictures (one batch) and build one record each."""
+    def candidates(self, gray: np.ndarray, invert: Invert = "auto") -> list[Prepared]:
+        """The picture prepared for this model: one Prepared, or two when the ink's polarity
+        is a toss-up (records() keeps the one that looks more like the training pictures)."""
+        return prepare_candidates(gray, kind=self.kind, invert=invert)
+
+    def records(
+        self, names: list[str], prepared: list[Prepared | list[Prepared]], top: int = 3
+    ) -> list[dict]:
+        """Run the model on the prepared pictures (one batch) and build one record each.
+
+        prepared: per picture a Prepared or a list of candidates; of several, the one with the
+        lowest outlier score is kept (the most confident without a score)."""
+        return [record for record, _ in self.choose(names, prepared, top)]
+
+    def choose(
+        self, names: list[str], prepared: list[Prepared | list[Prepared]], top: int = 3
+    ) -> list[tuple[dict, Prepared]]:
+        """records(), each with the candidate it was made from."""
         if not prepared:
             return []
-        images = np.stack([p.image for p in prepared])
+        groups = [item if isinstance(item, list) else [item] for item in prepared]
+        flat = [candidate for group in groups for candidate in group]
+        images = np.stack([p.image for p in flat])
         features = images.reshape(len(images), -1).astype(self.model.dtype)
         logits = np.asarray(self.model.predict_logits(features), dtype=np.float64)
         z = logits / self.temperature
         z -= z.max(axis=1, keepdims=True)
         probs = np.exp(z)
         probs /= probs.sum(axis=1, keepdims=True)
-        scores = None
+        scores = np.full(len(flat), np.nan)
         if self.outlier is not None:
             scores = self.outlier.score(images, logits, self.temperature)
+        # A blank candidate or statistics that do not fit it: no score.
+        scores = np.where([p.blank for p in flat], np.nan, scores)
+        scores = np.where(np.isfinite(scores), scores, np.nan)
         out = []
-        for i, (name, item) in enumerate(zip(names, prepared, strict=True)):
-            score = None if scores is None or item.blank else float(scores[i])
-            if score is not None and not np.isfinite(score):
-                score = None  # statistics in the file that do not fit this picture: no score
-            out.append(self._record(name, item, probs[i], score, top))
+        start = 0
+        for name, group in zip(names, groups, strict=True):
+            stop = start + len(group)
+            index = start + _best(scores[start:stop], probs[start:stop], group)
+            start = stop
+            score = None if np.isnan(scores[index]) else float(scores[index])
+            out.append((self._record(name, flat[index], probs[index], score, top), flat[index]))
         return out
 
     def _record(self, name: str, item: Prepared, probs: np.ndarray, score, top: int) -> dict:
@@ -201,6 +225,17 @@ class Reader:
         }
 
 
+def _best(scores: np.ndarray, probs: np.ndarray, group: list[Prepared]) -> int:
+    """Of one picture's candidates, the most typical (lowest score), else the most confident
+    that is not blank."""
+    if len(group) == 1:
+        return 0
+    if np.isfinite(scores).any():
+        return int(np.nanargmin(scores))
+    confidence = np.where([p.blank for p in group], -1.0, probs.max(axis=1))
+    return int(np.argmax(confidence))
+
+
 def predict_images(
     model: Any,
     inputs: Any,
@@ -220,14 +255,14 @@ def predict_images(
     reader = model if isinstance(model, Reader) else Reader(model)
     results: list[dict | None] = []
     names: list[str] = []
-    prepared: list[Prepared] = []
+    prepared: list[list[Prepared]] = []
     slots: list[int] = []
     # The steps multiply small matrices: a second BLAS thread only adds waiting (3x slower
     # on a busy 2-core machine). The network's one batched product gets its own count.
     with blas_threads(1):
         for picture in expand_inputs(inputs):
             try:
-                item = reader.prepare(picture.gray(), invert)
+                item = reader.candidates(picture.gray(), invert)
             except ImageError as exc:
                 if on_error == "raise":
                     raise
@@ -250,7 +285,7 @@ def predict_picture(model: Any, picture: Any, *, name: str = "picture", **option
     if isinstance(picture, bytes | bytearray | memoryview):
         inputs: Iterable[Any] = [Picture(name, picture)]
         reader = model if isinstance(model, Reader) else Reader(model)
-        item = reader.prepare(inputs[0].gray(), options.get("invert", "auto"))  # type: ignore[index]
+        item = reader.candidates(inputs[0].gray(), options.get("invert", "auto"))  # type: ignore[index]
         return reader.records([name], [item], options.get("top", 3))[0]
     records = predict_images(model, picture, **options)
     if len(records) != 1:

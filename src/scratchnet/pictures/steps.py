@@ -10,10 +10,13 @@ state. They do not find several digits in one picture, straighten perspective or
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
-from .components import Component, label_components
-from .filters import box_blur, max_filter, median_filter
+from .components import Component, count_pieces, label_components
+from .filters import box_blur, max_filter, median_filter, min_filter
 
 __all__ = [
     "denoise",
@@ -22,6 +25,7 @@ __all__ = [
     "orient",
     "otsu_threshold",
     "paper_surface",
+    "polarity",
     "polarity_and_paper",
     "remove_lines",
     "remove_paper",
@@ -49,9 +53,28 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     return polarity_and_paper(gray)[0]
 
 
-def polarity_and_paper(gray: np.ndarray) -> tuple[bool, np.ndarray | None]:
-    """(ink_is_dark, the paper's surface in gray's units, or None when the picture is too
-    small or flat to fit one): one pass for ink_is_dark and remove_paper."""
+# Below this distance of the dark side's share of the pixels from a half, the polarity is a
+# toss-up (a digit filling half a shaded picture): predict then tries both (see Polarity.sure).
+UNSURE_POLARITY = 0.05
+
+
+@dataclass
+class Polarity:
+    """Which way the ink is, how sure that is, and the picture's light and dark surfaces
+    (None when the picture is too small or flat to fit them)."""
+
+    ink_dark: bool
+    sure: bool
+    light: np.ndarray | None = None
+    dark: np.ndarray | None = None
+
+    def paper(self, ink_dark: bool) -> np.ndarray | None:
+        """The paper's surface for ink of that polarity: the light surface under dark ink."""
+        return self.light if ink_dark else self.dark
+
+
+def polarity(gray: np.ndarray) -> Polarity:
+    """ink_is_dark's guess with how sure it is, and the surfaces remove_paper needs."""
     if gray.size >= 64:
         light, dark = _smooth_surfaces(gray, 8, (0.9, 0.1))
         contrasted = (light - dark) > MIN_CONTRAST
@@ -59,12 +82,19 @@ def polarity_and_paper(gray: np.ndarray) -> tuple[bool, np.ndarray | None]:
             middle = (light + dark) / 2
             below = float(np.mean(gray[contrasted] < middle[contrasted]))
             if abs(below - 0.5) > 0.02:
-                return below < 0.5, (light if below < 0.5 else dark)
+                return Polarity(below < 0.5, abs(below - 0.5) >= UNSURE_POLARITY, light, dark)
     paper = float(np.median(border(gray)))
     darker, lighter = paper - float(gray.min()), float(gray.max()) - paper
     if abs(darker - lighter) > MIN_CONTRAST:
-        return darker > lighter, None
-    return float(gray.mean()) < float(np.median(gray)), None
+        return Polarity(darker > lighter, True)
+    return Polarity(float(gray.mean()) < float(np.median(gray)), False)
+
+
+def polarity_and_paper(gray: np.ndarray) -> tuple[bool, np.ndarray | None]:
+    """(ink_is_dark, the paper's surface in gray's units, or None when the picture is too
+    small or flat to fit one): one pass for ink_is_dark and remove_paper."""
+    found = polarity(gray)
+    return found.ink_dark, found.paper(found.ink_dark)
 
 
 def orient(gray: np.ndarray, ink_dark: bool) -> np.ndarray:
@@ -72,27 +102,52 @@ def orient(gray: np.ndarray, ink_dark: bool) -> np.ndarray:
     return (1.0 - gray).astype(np.float32) if ink_dark else gray.astype(np.float32, copy=True)
 
 
-def _design(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Quadratic surface terms 1, y, x, y^2, xy, x^2 for coordinates scaled to [-1, 1]."""
-    return np.stack([np.ones_like(rows), rows, cols, rows * rows, rows * cols, cols * cols], -1)
+# Surface terms y^a x^b, lowest degree first: 1; y, x; y^2, xy, x^2; then the cubic ones.
+_POWERS = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2), (3, 0), (2, 1), (1, 2), (0, 3))
+SURFACE_DEGREE = 2  # a cubic follows the ink too (measured: worse under shadows)
 
 
-def _block_levels(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> tuple[np.ndarray, ...]:
-    """Split x into about blocks x blocks tiles; per tile the quantile of each share and the
-    tile's centre in [-1, 1] coordinates: (levels (n_shares, n_tiles), rows, cols)."""
-    height, width = x.shape
+def _n_terms(degree: int) -> int:
+    return (degree + 1) * (degree + 2) // 2
+
+
+def _design(rows: np.ndarray, cols: np.ndarray, n_terms: int = 6) -> np.ndarray:
+    """Polynomial surface terms y^a x^b (see _POWERS) for coordinates scaled to [-1, 1]:
+    (n,), (n,) -> (n, n_terms)."""
+    return np.stack([rows**a * cols**b for a, b in _POWERS[:n_terms]], -1)
+
+
+@functools.lru_cache(maxsize=256)
+def _tiling(height: int, width: int, blocks: int) -> tuple:
+    """The tiles of a height x width picture and the surface's terms, which only depend on
+    the sizes (so a batch of pictures of a few sizes computes them once): (n_r, n_c, tile_h,
+    tile_w, degree, design (n_tiles, terms), rows' powers (h, degree + 1), columns' (w, ..))."""
     n_r = max(1, min(blocks, height // 4))
     n_c = max(1, min(blocks, width // 4))
     tile_h, tile_w = height // n_r, width // n_c
+    centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
+    centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
+    n_tiles = n_r * n_c
+    # At least two tiles per term, so that tiles the ink fills can be left out.
+    degree = next(d for d in range(SURFACE_DEGREE, -1, -1) if n_tiles >= 2 * _n_terms(d) or d == 0)
+    design = _design(np.repeat(centre_r, n_c), np.tile(centre_c, n_r), _n_terms(degree))
+    full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
+    full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
+    powers = np.arange(degree + 1)
+    by_rows, by_cols = full_rows[:, None] ** powers, full_cols[:, None] ** powers
+    for array in (design, by_rows, by_cols):
+        array.flags.writeable = False  # shared by every call: nobody may change them
+    return n_r, n_c, tile_h, tile_w, degree, design, by_rows, by_cols
+
+
+def _block_levels(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> np.ndarray:
+    """Split x into about blocks x blocks tiles (see _tiling); per tile the quantile of each
+    share: (n_shares, n_tiles)."""
+    n_r, n_c, tile_h, tile_w = _tiling(*x.shape, blocks)[:4]
     tiles = x[: n_r * tile_h, : n_c * tile_w].reshape(n_r, tile_h, n_c, tile_w)
     tiles = tiles.transpose(0, 2, 1, 3).reshape(n_r * n_c, -1)
     ks = [int(share * (tiles.shape[-1] - 1)) for share in shares]
-    levels = np.partition(tiles, sorted(set(ks)), axis=-1)[:, ks].T.astype(np.float64)
-    centre_r = ((np.arange(n_r) + 0.5) * tile_h) / height * 2 - 1
-    centre_c = ((np.arange(n_c) + 0.5) * tile_w) / width * 2 - 1
-    rows = np.repeat(centre_r, n_c)
-    cols = np.tile(centre_c, n_r)
-    return levels, rows, cols
+    return np.partition(tiles, sorted(set(ks)), axis=-1)[:, ks].T.astype(np.float64)
 
 
 def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.ndarray:
@@ -109,15 +164,12 @@ def paper_surface(x: np.ndarray, *, blocks: int = 8, share: float = 0.1) -> np.n
 
 def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> np.ndarray:
     """One robust quadratic surface per share, fitted together: (h, w) -> (n_shares, h, w)."""
-    height, width = x.shape
-    levels, rows, cols = _block_levels(x, blocks, shares)
-    n_tiles = levels.shape[1]
-    design = _design(rows, cols)
-    n_terms = design.shape[1] if n_tiles >= 12 else (3 if n_tiles >= 4 else 1)
-    design = design[:, :n_terms]
+    levels = _block_levels(x, blocks, shares)
+    degree, design, by_rows, by_cols = _tiling(*x.shape, blocks)[4:]
+    n_tiles, n_terms = design.shape
     n_fits = len(shares)
     keep = np.ones((n_fits, n_tiles), dtype=bool)
-    coef = np.zeros((n_fits, 6))
+    coef = np.zeros((n_fits, n_terms))
     ridge = 1e-9 * np.eye(n_terms)
     for _ in range(3):
         # A fit left with fewer tiles than terms keeps its previous coefficients.
@@ -129,8 +181,8 @@ def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> n
         gram = weighted.transpose(0, 2, 1) @ design + ridge
         rhs = np.einsum("ftk,ft->fk", weighted, levels)
         solved = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-        coef[able, :n_terms] = solved[able]
-        residual = np.abs(levels - coef[:, :n_terms] @ design.T)
+        coef[able] = solved[able]
+        residual = np.abs(levels - coef @ design.T)
         # The median of the kept tiles' residuals: sort with the others pushed to the end.
         ordered = np.sort(np.where(keep, residual, np.inf), axis=1)
         count = keep.sum(axis=1)
@@ -139,12 +191,11 @@ def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> n
         median = np.where(count > 0, (lower + upper) / 2, 0.0)
         spread = 1.4826 * median + 0.01
         keep = residual <= 2.5 * spread[:, None]
-    full_rows = np.linspace(-1, 1, height) if height > 1 else np.zeros(1)
-    full_cols = np.linspace(-1, 1, width) if width > 1 else np.zeros(1)
-    by_row = coef[:, :1] + coef[:, 1:2] * full_rows + coef[:, 3:4] * full_rows**2
-    by_col = coef[:, 2:3] * full_cols + coef[:, 5:6] * full_cols**2
-    surface = by_row[:, :, None] + by_col[:, None, :]
-    surface += coef[:, 4, None, None] * np.outer(full_rows, full_cols)
+    # sum_k coef_k y^a x^b = Y @ C @ X.T, with Y = [y^0 .. y^d], X likewise, C[a, b] = coef_k.
+    grid = np.zeros((n_fits, degree + 1, degree + 1))
+    for k, (a, b) in enumerate(_POWERS[:n_terms]):
+        grid[:, a, b] = coef[:, k]
+    surface = by_rows @ grid @ by_cols.T
     return np.clip(surface, 0.0, 1.0).astype(np.float32)
 
 
@@ -315,7 +366,24 @@ def remove_lines(mask: np.ndarray, *, share: float = 0.85, thickness: float = 0.
         # Ink besides the lines reaches the edge: the digit fills the picture, and its long
         # strokes (a 7's bar, a 1) must not be taken for lines.
         return mask
+    _mend_crossings(cleared, mask, rows)
+    _mend_crossings(cleared.T, mask.T, cols)
     return cleared
+
+
+def _mend_crossings(cleared: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> None:
+    """Put back, in place, the ink of each cleared band of rows where a stroke crosses the
+    line: columns with ink just above and just below the band (give or take a pixel, for
+    slanted strokes), so that a line drawn through a digit does not cut it in two."""
+    height = len(rows)
+    edges = np.flatnonzero(np.diff(np.r_[0, rows.astype(np.int8), 0]))
+    for top, bottom in zip(edges[0::2], edges[1::2], strict=True):
+        if top == 0 or bottom >= height:
+            continue
+        above = max_filter(cleared[top - 1].astype(np.float32)[None, :], 3)[0] > 0
+        below = max_filter(cleared[bottom].astype(np.float32)[None, :], 3)[0] > 0
+        crossing = above & below
+        cleared[top:bottom, crossing] = mask[top:bottom, crossing]
 
 
 def _is_frame(component: Component, labels: np.ndarray, others_inside: int) -> bool:
@@ -339,7 +407,8 @@ def keep_digit(
     mask: (h, w) bool -> (h, w) bool. Pieces at least `min_share` of the largest one's size are
     kept wherever they are (a 5's separate bar, a second digit that should be seen); smaller ones
     only when they lie inside the largest piece's box widened by a quarter (a dot of a broken
-    stroke), so specks and dust elsewhere are dropped. A hollow box around the rest is dropped.
+    stroke), so specks and dust elsewhere are dropped. A hollow box around the rest is dropped,
+    and so are thin straight pieces longer than the digit (lines, a box's loose sides).
     """
     labels, components = label_components(mask)
     if not components:
@@ -348,6 +417,7 @@ def keep_digit(
     if not components:
         return np.zeros_like(mask)
     main = max(components, key=lambda c: c.area)
+    components = [c for c in components if c is main or not _is_line_beyond(c, main)]
     pad_r, pad_c = main.height // 4 + 1, main.width // 4 + 1
     kept = []
     for comp in components:
@@ -360,6 +430,17 @@ def keep_digit(
         if comp.area >= min_share * main.area or (inside and comp.area >= near_share * main.area):
             kept.append(comp.label)
     return np.isin(labels, kept)
+
+
+def _is_line_beyond(piece: Component, main: Component) -> bool:
+    """A thin straight piece (at least 8 times longer than thick) that is longer than the
+    digit is across it: a ruled line, an underline or what is left of a box's sides. A 5's
+    bar or a 7's stroke is never longer than the digit they belong to."""
+    if piece.width >= 8 * piece.height:
+        return piece.width > 1.2 * main.width
+    if piece.height >= 8 * piece.width:
+        return piece.height > 1.2 * main.height
+    return False
 
 
 def _drop_frames(labels: np.ndarray, components: list[Component]) -> list[Component]:
@@ -377,6 +458,18 @@ def _drop_frames(labels: np.ndarray, components: list[Component]) -> list[Compon
         if inside >= 0.1 * comp.area and _is_frame(comp, labels, inside):
             frames.add(comp.label)
     return [c for c in components if c.label not in frames]
+
+
+def thin(ink: np.ndarray, width: float, target: float) -> np.ndarray:
+    """Erode thick strokes toward `target` pixels wide, unless that would erase or cut a part
+    of the glyph (the pieces must stay as many). ink: (h, w) -> (h, w)."""
+    shrink = int(round(width - target))  # a k x k minimum narrows a stroke by k - 1 pixels
+    if shrink < 2:
+        return ink
+    size = shrink + 1 if shrink % 2 == 0 else shrink
+    thinned = min_filter(ink, size)
+    before, after = count_pieces(np.stack([ink > 0, thinned > 0]))
+    return thinned if after == before else ink
 
 
 def thicken(ink: np.ndarray, width: float, target: float) -> np.ndarray:

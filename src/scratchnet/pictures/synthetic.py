@@ -167,16 +167,33 @@ def non_digits(
     return pictures
 
 
-def as_picture(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def as_picture(image: np.ndarray, rng: np.random.Generator, *, vary: bool = False) -> np.ndarray:
     """A 28x28 data-set image (1 = ink) as a user's picture: enlarged to 28-112 px with a random
-    margin, dark ink on light paper half the time, with mild sensor noise. -> (h, w) float32."""
+    margin, dark ink on light paper half the time, with mild sensor noise. -> (h, w) float32.
+
+    vary: also the ways people's pictures differ from the data set's: a thicker or thinner pen
+    (half the time), light falling from one side, more or less noise.
+    """
+    from .filters import max_filter, min_filter
     from .form import _resample_matrix
 
     size = int(rng.integers(28, 113))
     pad = int(rng.integers(0, size // 4 + 1))
     enlarged = _resample_matrix(28, size) @ image.astype(np.float64) @ _resample_matrix(28, size).T
+    if vary:
+        pen = rng.random()
+        grow = 2 * max(1, size // 40) + 1
+        if pen < 0.3:
+            enlarged = max_filter(enlarged, grow)
+        elif pen < 0.5 and size >= 56:
+            enlarged = min_filter(enlarged, grow)
     picture = np.pad(enlarged, pad)
-    picture = np.clip(picture + rng.normal(0, 0.03, picture.shape), 0.0, 1.0)
+    sigma = float(rng.uniform(0.0, 0.08)) if vary else 0.03
+    picture = np.clip(picture + rng.normal(0, sigma, picture.shape), 0.0, 1.0)
+    if vary and rng.random() < 0.5:
+        # Paper lit from one side: the light falls to as little as 40% across the picture.
+        ramp = np.linspace(float(rng.uniform(0.4, 1.0)), 1.0, picture.shape[1])
+        picture = 1.0 - (1.0 - picture) * (ramp if rng.random() < 0.5 else ramp[::-1])
     if rng.random() < 0.5:
         picture = 1.0 - picture
     return picture.astype(np.float32)

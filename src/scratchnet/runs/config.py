@@ -145,6 +145,19 @@ class TrainConfig:
         return cls(**settings)
 
 
+# `scratchnet train` augments MNIST when no option or preset says otherwise: a model trained on
+# digits shifted, turned and scaled a little reads people's pictures far better and MNIST's test
+# set a little better (benchmarks/results/predict.md). TrainConfig's own default stays "none".
+COMMAND_AUGMENT = "affine"
+
+
+def command_augment(dataset: str = "mnist", data: str | None = None, preset: str | None = None):
+    """The augmentation `scratchnet train` uses when --augment is not given."""
+    if preset not in (None, "default"):
+        return TrainConfig.from_preset(preset).augment
+    return COMMAND_AUGMENT if dataset == "mnist" and data is None else "none"
+
+
 def _whole(name: str, value: Any, *, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         kind = "a positive integer" if low == 1 else "a non-negative integer"

@@ -108,7 +108,7 @@ def calibrate(
     `min_validation` validation images there is no "typicality" (nothing but blank pictures is
     refused).
     """
-    from ..pictures.pipeline import prepare
+    from ..pictures.pipeline import prepare_candidates
     from ..pictures.predict import OBJECT_DATASETS
     from ..pictures.synthetic import as_picture, non_digits
     from ..pictures.typical import OutlierScore, Typicality, shape_features
@@ -143,31 +143,43 @@ def calibrate(
     )
     kind = "object" if dataset in OBJECT_DATASETS else "digit"
 
-    def inputs(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def inputs(pictures: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per candidate reading of each picture (predict tries both polarities when unsure):
+        the score's inputs, whether it is blank, and where each picture's candidates start."""
         with blas_threads(1):  # small products: a second BLAS thread only waits
-            prepared = [prepare(p, kind=kind) for p in pictures]
-        images = np.stack([p.image for p in prepared])
+            groups = [prepare_candidates(p, kind=kind) for p in pictures]
+        flat = [candidate for group in groups for candidate in group]
+        images = np.stack([p.image for p in flat])
         logits = model.predict_logits(images.reshape(len(images), -1).astype(model.dtype))
-        blank = np.array([p.blank for p in prepared])
-        return OutlierScore.inputs(typical, images, logits, temperature), blank
+        blank = np.array([p.blank for p in flat])
+        starts = np.r_[0, np.cumsum([len(g) for g in groups])[:-1]]
+        return OutlierScore.inputs(typical, images, logits, temperature), blank, starts
+
+    def scores(outlier, values, blank, starts) -> np.ndarray:
+        """Per picture the score of its most typical reading, as predict keeps (inf: blank)."""
+        flat = np.where(blank, np.inf, outlier.score_inputs(values))
+        return np.minimum.reduceat(flat, starts)
 
     n_pictures = min(n_pictures, len(x_val))
     chosen = rng.permutation(len(x_val))[:n_pictures]
-    digits, digits_blank = inputs(
-        [as_picture(x_val[i].reshape(28, 28).astype(np.float32), rng) for i in chosen]
+    digits, digits_blank, digit_starts = inputs(
+        [as_picture(x_val[i].reshape(28, 28).astype(np.float32), rng, vary=True) for i in chosen]
     )
     others = non_digits(rng, max(n_pictures, 10))
-    other_inputs, other_blank = inputs([1.0 - p if rng.random() < 0.5 else p for _, p in others])
+    other_inputs, other_blank, other_starts = inputs(
+        [1.0 - p if rng.random() < 0.5 else p for _, p in others]
+    )
     names = np.array([k for k, _ in others])
-    # Fit on one half, choose the threshold and measure on the other.
-    fit_d = (np.arange(len(digits)) % 2 == 0) & ~digits_blank
-    fit_o = (np.arange(len(other_inputs)) % 2 == 0) & ~other_blank
+    # Fit on one half (each picture's first reading), choose the threshold and measure on the
+    # other half.
+    fit_d = digit_starts[::2][~digits_blank[digit_starts[::2]]]
+    fit_o = other_starts[::2][~other_blank[other_starts[::2]]]
     outlier = OutlierScore.fit(typical, digits[fit_d], other_inputs[fit_o])
-    held_d = (np.arange(len(digits)) % 2 == 1) & ~digits_blank
-    held_o = np.arange(len(other_inputs)) % 2 == 1
-    digit_scores = outlier.score_inputs(digits[held_d])
+    digit_scores = scores(outlier, digits, digits_blank, digit_starts)[1::2]
+    digit_scores = digit_scores[np.isfinite(digit_scores)]
     threshold = float(np.quantile(digit_scores, 0.99)) if digit_scores.size else float("inf")
-    other_scores = np.where(other_blank, np.inf, outlier.score_inputs(other_inputs))
+    other_scores = scores(outlier, other_inputs, other_blank, other_starts)
+    held_o = np.arange(len(others)) % 2 == 1
     refused = {
         k: round(float(np.mean(other_scores[held_o & (names == k)] > threshold)), 4)
         for k in sorted(set(names.tolist()))
