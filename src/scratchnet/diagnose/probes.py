@@ -124,10 +124,12 @@ def distinct_spread(x: np.ndarray) -> float:
         return math.sqrt(max(rest, 0.0) / x.size)
 
 
-def _top_eigenvalue(gram: np.ndarray, steps: int = 300) -> float:
+def _top_eigenvalue(gram: np.ndarray, steps: int = 40) -> float:
     """The largest eigenvalue of a symmetric positive semi-definite matrix, by power iteration
     (a full eigendecomposition asks LAPACK for threads a loaded machine makes seconds slow).
-    The Rayleigh quotient approaches it from below, so the spread left is never understated."""
+    The Rayleigh quotient approaches it from below, so the spread left is never understated;
+    a collapsed signal (one direction far above the rest) converges in a few steps, and a
+    healthy one needs no more precision than 40 steps give."""
     vector = gram[:, int(np.argmax(np.diag(gram)))].copy()
     value = 0.0
     for _ in range(steps):
