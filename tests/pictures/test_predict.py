@@ -12,7 +12,11 @@ from PIL import Image
 
 from scratchnet import ImageError, mlp, predict_images, predict_picture, save_model
 from scratchnet.pictures import prepare_object
-from scratchnet.train.calibration import expected_calibration_error, fit_temperature
+from scratchnet.train.calibration import (
+    REFUSE_SHARE,
+    expected_calibration_error,
+    fit_temperature,
+)
 
 from .conftest import draw_digit
 
@@ -180,7 +184,9 @@ def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_d
     temperature = meta["calibration"]["temperature"]
     assert 0.05 <= temperature <= 20
     typical = meta["typicality"]
-    assert np.isfinite(typical["threshold"]) and typical["validation_refused"] <= 0.05
+    held_out = 30  # half of n_pictures: the threshold leaves REFUSE_SHARE of them above it
+    assert np.isfinite(typical["threshold"])
+    assert typical["validation_refused"] <= REFUSE_SHARE + 1 / held_out + 1e-6
     assert set(typical["non_digits_refused"]) == {
         "noise",
         "texture",
@@ -225,3 +231,13 @@ def test_any_decoder_error_is_named(model, tmp_path, monkeypatch):
     monkeypatch.setattr(PIL.ImageOps, "exif_transpose", unsupported)
     with pytest.raises(ImageError, match=r"odd.png.*NotImplementedError"):
         predict_images(model, str(good))
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.1])
+def test_calibrate_refuses_a_refuse_share_outside_0_1(share):
+    from scratchnet.train.calibration import calibrate
+
+    x = np.zeros((4, 784), dtype=np.float32)
+    y = np.arange(4)
+    with pytest.raises(ValueError, match="refuse_share must lie in"):
+        calibrate(mlp(784, [4], 10, seed=0), (x, y), (x, y), refuse_share=share)
