@@ -78,7 +78,7 @@ def drawn_digits(rng: np.random.Generator, count: int) -> list[tuple[int, np.nda
     out = []
     widths = (0.04, 0.1, 0.18)
     for index in range(count):
-        label = index % 10
+        label = index // 2 % 10  # each half (even, odd indices) holds every digit
         size = int(rng.integers(28, 161))
         ink = draw_strokes(
             DIGIT_STROKES[str(label)],
@@ -105,7 +105,7 @@ def font_text(text: str, font: Path, size: int) -> np.ndarray:
 def font_digits(rng: np.random.Generator, fonts: list[Path], count: int):
     out = []
     for index in range(count):
-        label = index % 10
+        label = index // 2 % 10  # each half (even, odd indices) holds every digit
         font = fonts[index // 10 % len(fonts)]
         out.append((label, font_text(str(label), font, int(rng.integers(20, 161)))))
     return out
