@@ -290,11 +290,14 @@ def test_distinct_spread_is_what_tells_images_apart():
 def test_all_positive_small_weights_vanish_though_their_average_survives(blobs):
     """uniform:0:0.01 on 6 ReLU layers: the logits keep a spread (the common average of the
     inputs), but what tells the points apart is gone: the init is the cause, not the rate."""
-    model = mlp(16, [64] * 6, N_CLASSES, weight_init="uniform:0:0.01", seed=0)
+    model = mlp(16, [32] * 6, N_CLASSES, weight_init="uniform:0:0.01", seed=0)
     probe_x = blobs[1][0]
     from scratchnet.diagnose.probes import layer_statistics
 
     layers, _ = layer_statistics(model, probe_x)
     assert layers[-1]["distinct_spread"] < 1e-3 * layers[-1]["act_spread"]
-    findings = diagnose(blobs, model, lr=1e-3, epochs=2, config={"init": "uniform:0:0.01"})
+    findings = diagnose(blobs, model, lr=1e-3, epochs=1, config={"init": "uniform:0:0.01"})
     assert findings[0].kind == "vanishing_signal"
+    # a saved network is judged the same way, from its activations on held-out points alone
+    _, saved = diagnose_model(model, probe_x, blobs[1][1], loss=SoftmaxCrossEntropy())
+    assert saved[0].kind == "vanishing_signal"

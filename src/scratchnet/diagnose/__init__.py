@@ -14,7 +14,7 @@ import numpy as np
 
 from .findings import CAUSE, SYMPTOM, Context, Finding, analyse, settings_to_args
 from .lrfind import LRRange, lr_range_test
-from .probes import TrainingProbe, layer_statistics
+from .probes import TrainingProbe, distinct_spread, input_spread, layer_statistics
 
 
 def diagnose_model(
@@ -45,6 +45,9 @@ def diagnose_model(
         "top_class_share": float(counts.max() / max(len(predictions), 1)),
         "probe_loss": None,
         "probe_accuracy": None,
+        # what the first-pass rules compare the logits with (as a probe's first record has)
+        "input_spread": input_spread(x),
+        "input_distinct_spread": distinct_spread(x),
     }
     if labels is not None and loss is not None and np.isfinite(logits).all():
         record["probe_loss"] = float(loss.value(logits, labels))
