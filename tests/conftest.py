@@ -21,6 +21,23 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """The tests' own BLAS calls run on one thread; tests about threads set their own count.
+
+    Their matrices are small, and a second OpenBLAS thread that has to wait for a core another
+    process holds turns each product into a scheduler tick: with one busy process on this 2-core
+    machine, tests/experiments/test_ablation.py took 47 s on 2 threads and 1.6 s on one.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the NumPy-only install: BLAS keeps its own default
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def real_data_dir() -> Path | None:
     """SCRATCHNET_DATA, else ../shared/data beside the checkout, if it holds MNIST."""
     candidates = [os.environ.get("SCRATCHNET_DATA"), str(REPO.parent / "shared" / "data")]

@@ -122,6 +122,7 @@ def test_diagnose_with_data(folder, run):
     assert "findings" in json.loads(out)
 
 
+@pytest.mark.slow  # a sweep of CLI trainings: seconds
 def test_sweep_with_data(folder, tmp_path, run):
     out_dir = tmp_path / "sweep"
     code, out, err = run(

@@ -15,7 +15,9 @@ from scratchnet.train.recipe import TrainConfig  # noqa: E402
 BASE = TrainConfig(hidden=(8,), epochs=2, validation_size=80, batch_size=32, schedule="constant")
 
 
-@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+@pytest.mark.parametrize(
+    "processes", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["threads", "processes"]
+)
 def test_dask_cluster_gives_the_inline_results(tmp_path, digits, processes):
     trials = plan_trials(BASE, grid({"learning_rate": [0.3, 0.03], "hidden": [4, 8]}))
     inline = run_sweep(

@@ -69,12 +69,11 @@ def reference(tmp_path_factory, tiny_data):
 
 @pytest.mark.parametrize(
     "number, status, at",
-    # One case in the quick suite; the others (seconds each) in the full one.
-    [(signal.SIGINT, 130, 13)]
-    + [
+    # Seconds each: the full suite runs them (`-m "not slow"` checks the pieces alone).
+    [
         pytest.param(number, status, at, marks=pytest.mark.slow)
-        for number, status, at in [(signal.SIGINT, 130, 1), (signal.SIGTERM, 143, 20)]
-        + [(signal.SIGTERM, 143, 30)]
+        for number, status, at in [(signal.SIGINT, 130, 1), (signal.SIGINT, 130, 13)]
+        + [(signal.SIGTERM, 143, 20), (signal.SIGTERM, 143, 30)]
     ],
 )
 def test_a_signal_saves_exits_and_resume_gives_the_same_model_file(
@@ -109,6 +108,7 @@ def test_a_signal_saves_exits_and_resume_gives_the_same_model_file(
     ]
 
 
+@pytest.mark.slow  # train, kill, resume: seconds
 def test_resume_says_where_it_starts(tiny_cli, kill_at, cli, tmp_path):
     kill_at(13, signal.SIGINT)
     cli("train", *ARGS, "--out", tmp_path)
@@ -157,6 +157,7 @@ def test_without_a_run_folder_a_signal_interrupts_and_saves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # train, kill, resume: seconds
 def test_checkpoint_every_is_kept_by_resume(tiny_cli, kill_at, cli, tmp_path):
     code, *_ = cli("train", *ARGS, "-q", "--checkpoint-every", "2", "--out", tmp_path)
     assert code == 0
@@ -220,7 +221,8 @@ def test_a_run_folder_in_use_is_refused(tiny_cli, cli, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("threads", ["1", pytest.param("2", marks=pytest.mark.slow)])
+@pytest.mark.slow  # two CLI trainings in processes: seconds
+@pytest.mark.parametrize("threads", ["1", "2"])
 def test_threads_option_is_used_and_recorded(tiny_cli, cli, tmp_path, threads):
     from scratchnet.threads import available, cpu_count
 

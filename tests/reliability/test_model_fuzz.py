@@ -181,6 +181,7 @@ def forged_headers(draw) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow  # hundreds of forged files: seconds
 @FUZZ
 @given(data=forged_headers())
 def test_forged_architectures(path, data):

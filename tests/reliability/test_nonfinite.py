@@ -194,6 +194,7 @@ def test_cli_divergence_explains_keeps_the_last_good_checkpoint_and_exits_1(
     assert load_checkpoint(run / "checkpoint.npz").epoch == 2
 
 
+@pytest.mark.slow  # a CLI training: seconds
 def test_cli_skip_batch_warns_and_finishes(tiny_cli, poisoned, cli, tmp_path):
     code, out, err = cli("train", *ARGS, "--on-nonfinite", "skip-batch", "--out", tmp_path / "r")
     assert code == 0, err

@@ -171,6 +171,7 @@ def _train_cli(monkeypatch, cli, digits, *argv):
     return cli("train", "--hidden", "16", "--epochs", "2", "--validation-size", "80", *argv)
 
 
+@pytest.mark.slow  # a CLI training with its report: seconds
 def test_train_out_writes_report_with_diagnosis(tmp_path, digits, monkeypatch, cli):
     run = tmp_path / "run"
     code, out, err = _train_cli(monkeypatch, cli, digits, "--out", str(run), "-q")
@@ -204,6 +205,7 @@ def test_train_out_keeps_the_run_when_the_report_fails(tmp_path, digits, monkeyp
     assert "report saved" not in out
 
 
+@pytest.mark.slow  # two CLI trainings: seconds
 def test_train_out_without_validation_drops_an_old_diagnosis(tmp_path, digits, monkeypatch, cli):
     run = tmp_path / "run"
     assert _train_cli(monkeypatch, cli, digits, "--out", str(run), "-q")[0] == 0
