@@ -781,7 +781,12 @@ def test_the_corpus_is_large_and_its_cases_distinct():
 
 
 @pytest.mark.slow
-def test_a_sweep_whose_dask_scheduler_cannot_be_reached_leaves_no_folder(isolated, tiny_cli, cli):
+def test_a_sweep_whose_dask_scheduler_cannot_be_reached_leaves_no_folder(
+    isolated, tiny_cli, cli, monkeypatch
+):
     pytest.importorskip("distributed")
+    from scratchnet.experiments.executors import DaskExecutor
+
+    monkeypatch.setattr(DaskExecutor, "default_timeout", 0.5)  # nothing listens: no need for 20 s
     argv = [*SWEEP, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9", "--out", "new"]
     _check(cli, argv, "cannot reach the Dask scheduler at tcp://127.0.0.1:9", isolated)

@@ -186,8 +186,10 @@ class DaskExecutor:
     scratchnet (and the data set, unless `data` is sent along) on the workers."""
 
     name = "dask"
+    # Seconds to wait for the scheduler to answer when no timeout is given.
+    default_timeout = 20.0
 
-    def __init__(self, scheduler, *, timeout: float = 20.0) -> None:
+    def __init__(self, scheduler, *, timeout: float | None = None) -> None:
         try:
             import distributed  # noqa: F401
         except ImportError as exc:
@@ -195,7 +197,7 @@ class DaskExecutor:
                 'the dask executor needs distributed: pip install "scratchnet[dask]"'
             ) from exc
         self.scheduler = scheduler
-        self.timeout = timeout  # seconds to wait for the scheduler to answer
+        self.timeout = self.default_timeout if timeout is None else timeout
         self.workers = None
 
     def run(self, fn: TrialFn, tasks: Sequence[Task], on_result: OnResult, data=None) -> None:
