@@ -71,6 +71,12 @@ def test_what_cannot_be_handed_to_blas_is_refused(a, b, out):
     assert not blas.supported(a, b, out)
 
 
+def test_out_overlapping_an_operand_is_refused():
+    a = np.ones((3, 3), np.float32)
+    assert not blas.supported(a, np.ones((3, 3), np.float32), a)
+    assert not blas.supported(np.ones((3, 3), np.float32), a[:, :], a)
+
+
 def test_read_only_out_is_refused():
     out = np.ones((2, 2), np.float32)
     out.flags.writeable = False

@@ -127,7 +127,8 @@ def _operand(array: np.ndarray) -> tuple[int, int] | None:
 
 
 def supported(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
-    """Whether gemm(a, b, out) can be handed to BLAS as is (same float dtype, strided 2-D)."""
+    """Whether gemm(a, b, out) can be handed to BLAS as is: same float dtype, strided 2-D, and
+    out's memory apart from a's and b's (BLAS reads its operands while it writes out)."""
     if not available() or out.dtype not in (np.float32, np.float64):
         return False
     if a.dtype != out.dtype or b.dtype != out.dtype or not out.flags.writeable:
@@ -135,6 +136,8 @@ def supported(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     if a.ndim != 2 or b.ndim != 2 or out.shape != (a.shape[0], b.shape[1]):
         return False
     if a.shape[1] != b.shape[0] or 0 in out.shape or a.shape[1] == 0:
+        return False
+    if np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return False
     return all(_operand(array) is not None for array in (a, b, out))
 
