@@ -310,6 +310,7 @@ def test_sweep_log_ignores_partial_lines_and_rewrites_cleanly(tmp_path):
 
 
 # -- executors ------------------------------------------------------------------------------
+@pytest.mark.slow  # a pool of worker processes: a second or more
 def test_process_workers_match_inline_and_limit_blas_threads(tmp_path, digits):
     trials = plan_trials(BASE, grid(SPACE))
     inline = run_sweep(trials, tmp_path / "a", executor=InlineExecutor(), data=digits, report=False)

@@ -45,6 +45,7 @@ while time.perf_counter() < end:
 """
 
 
+@pytest.mark.slow  # a busy process measured for a second
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
 def test_a_busy_process_on_our_cpu_counts_as_load():
     cpu = min(os.sched_getaffinity(0))

@@ -118,6 +118,7 @@ def test_bad_input_is_refused(call, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.slow  # a fresh interpreter importing the report package: about a second
 def test_matplotlib_is_imported_only_when_drawing():
     code = (
         "import sys, scratchnet, scratchnet.report, scratchnet.report.plots, "
