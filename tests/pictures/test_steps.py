@@ -13,6 +13,7 @@ from scratchnet.pictures import (
     ink_is_dark,
     keep_digit,
     otsu_threshold,
+    paper_offset,
     paper_surface,
     prepare_digit,
     prepare_object,
@@ -57,6 +58,29 @@ def test_remove_paper_undoes_uneven_light(seven):
     assert np.abs(ink - clean).max() < 0.12
     assert ink[seven > 0.95].max() < 0.15  # the dark left paper is not ink (ink level ~0.5)
     assert ink[seven < 0.05].min() > 0.8
+
+
+def test_paper_offset_finds_the_papers_level_under_noise(seven):
+    """A surface fitted under noisy paper lies below its middle; the offset moves it there."""
+    rng = np.random.default_rng(0)
+    ink = 1.0 - seven
+    assert paper_offset(ink) == 0.0  # clean paper sits on the surface already
+    noisy = ink + rng.normal(0.0, 0.08, ink.shape).astype(np.float32) + 0.1
+    assert paper_offset(noisy) == pytest.approx(0.1, abs=0.02)
+
+
+def test_remove_paper_keeps_noisy_dim_paper_below_the_ink(seven):
+    """Noisy paper lit dimly on one side: dividing by the paper's brightness amplifies the
+    noise there, but the paper's level is its middle, so the paper stays near 0 and the
+    average of it (clip=False keeps the part below 0) is far under the ink."""
+    rng = np.random.default_rng(1)
+    lit = (0.85 * seven + 0.1) * gradient_paper(seven.shape, low=0.3)
+    noisy = np.clip(lit + rng.normal(0.0, 0.08, lit.shape), 0.0, 1.0).astype(np.float32)
+    signed = remove_paper(noisy, ink_dark=True, clip=False)
+    assert signed.min() < 0.0 <= remove_paper(noisy, ink_dark=True).min()
+    paper, strokes = seven > 0.95, seven < 0.05
+    assert abs(float(np.mean(signed[paper]))) < 0.05
+    assert float(np.mean(signed[strokes])) > 0.6
 
 
 def test_otsu_splits_two_groups():

@@ -78,8 +78,9 @@ def digit_candidates(gray: np.ndarray, *, invert: Invert = "auto") -> list[Prepa
 
 def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> Prepared:
     """The digit steps after the polarity: work (h, w) gray -> Prepared."""
-    ink = steps.remove_paper(work, ink_dark, paper)
-    ink = steps.denoise(ink)
+    # Denoised with the paper's noise below 0 kept (an average of it is then ~0, not > 0).
+    signed = steps.remove_paper(work, ink_dark, paper, clip=False)
+    ink = np.clip(steps.denoise(signed), 0.0, 1.0)
     level = steps.otsu_threshold(ink)
     mask = ink > level
     inside = float(ink[mask].mean()) if mask.any() else 0.0

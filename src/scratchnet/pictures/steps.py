@@ -24,6 +24,7 @@ __all__ = [
     "keep_digit",
     "orient",
     "otsu_threshold",
+    "paper_offset",
     "paper_surface",
     "polarity",
     "polarity_and_paper",
@@ -199,34 +200,66 @@ def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> n
     return np.clip(surface, 0.0, 1.0).astype(np.float32)
 
 
-def remove_paper(gray: np.ndarray, ink_dark: bool, paper: np.ndarray | None = None) -> np.ndarray:
+def remove_paper(
+    gray: np.ndarray, ink_dark: bool, paper: np.ndarray | None = None, *, clip: bool = True
+) -> np.ndarray:
     """Ink strength with the paper (however lit) at 0: gray (h, w) in [0, 1] -> (h, w) in [0, 1].
 
     Dark ink on paper is a reflectance: the picture is light x paper, so dividing by the paper's
     brightness undoes uneven light. Light ink on a dark ground (chalk, a screen) is subtracted.
-    `paper`, the paper's level in gray's units, is estimated (paper_surface) when not given.
+    `paper`, the paper's level in gray's units, is estimated (paper_surface) when not given;
+    either way it is moved onto the paper's most common level (paper_offset), so that noise
+    does not lift it. clip=False keeps the paper's noise below 0 (up to -1), so that a later
+    average (denoise) sees it whole.
     """
     oriented = orient(gray, ink_dark)
     if paper is None:
         surface = paper_surface(oriented)
     else:
         surface = 1.0 - paper if ink_dark else paper
+    contrast = oriented - surface  # ink above the paper, in gray's units
+    offset = paper_offset(contrast)
     if ink_dark:
-        paper_brightness = np.maximum(1.0 - surface, 0.05)
-        ink = (paper_brightness - gray) / paper_brightness
+        paper_brightness = np.maximum(1.0 - surface - offset, 0.05)
+        ink = (contrast - offset) / paper_brightness
     else:
-        ink = oriented - surface
-    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+        ink = contrast - offset
+    return np.clip(ink, 0.0 if clip else -1.0, 1.0).astype(np.float32)
+
+
+def paper_offset(contrast: np.ndarray, bins: int = 64, reach: float = 0.05) -> float:
+    """How far the paper lies above a surface fitted under it: the most common level of
+    `contrast` (the picture minus the surface, ink bright), in gray's units.
+
+    The surface follows the paper's darker pixels (a low quantile per tile, which ink cannot
+    pull), so on a noisy picture it lies about 1.3 noise deviations under the paper's middle
+    and noise alone would pass for faint ink where the light is dim. The paper is most of the
+    picture: its level is the peak of the histogram (`bins` over [-1, 1], smoothed), refined
+    by taking the median of the values within `reach` of it a few times (a mean shift); 0
+    when the surface already sits on the paper. -> a level in [-0.5, 0.5].
+    """
+    values = np.asarray(contrast, dtype=np.float32).ravel()
+    index = np.clip(((values + 1.0) * (bins / 2)).astype(np.intp), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    smooth = np.convolve(counts, [1.0, 2.0, 1.0], mode="same")
+    level = (int(np.argmax(smooth)) + 0.5) * (2.0 / bins) - 1.0
+    for _ in range(3):
+        near = values[np.abs(values - level) <= reach]
+        if near.size == 0:
+            break
+        level = float(np.median(near))
+    return float(np.clip(level, -0.5, 0.5))
 
 
 def otsu_threshold(x: np.ndarray, bins: int = 256) -> float:
     """Otsu's threshold: the level that best splits the values into two classes (ink, paper).
 
-    x: any shape, values in [0, 1] -> a level in [0, 1]; pixels above it are ink. It maximises
+    x: any shape, values in [0, 1] (others count as 0 or 1) -> a level in [0, 1]; pixels above
+    it are ink. It maximises
     the between-class variance w0 w1 (m0 - m1)^2 over the histogram's bin edges.
     """
     # np.bincount of the bin indices: the histogram, many times faster than np.histogram.
-    index = np.minimum((np.asarray(x, dtype=np.float32).ravel() * bins).astype(np.intp), bins - 1)
+    index = np.clip((np.asarray(x, dtype=np.float32).ravel() * bins).astype(np.intp), 0, bins - 1)
     counts = np.bincount(index, minlength=bins).astype(np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
