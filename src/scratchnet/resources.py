@@ -78,7 +78,7 @@ def check_memory(needed: float, what: str, fix: str, *, available: int | None = 
 
 
 def cpu_model(default: str = "unknown CPU") -> str:
-    """The CPU's model name from /proc/cpuinfo ("AMD EPYC"), or `default` where it cannot be read."""
+    """The CPU's model name from /proc/cpuinfo ("AMD EPYC"), or `default` where unreadable."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
             for line in handle:

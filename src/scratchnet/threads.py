@@ -253,6 +253,21 @@ class ThreadChooser:
         return min(self.cap, self.meter.free_cores())
 
 
+@contextlib.contextmanager
+def threads_for_network(sizes: Sequence[int], batch_size: int) -> Iterator[int | None]:
+    """Run the block with BLAS threads chosen for this network from the cores free now
+    (ThreadChooser: one thread for tiny products, never more than the current limit); yields
+    the count, or None without threadpoolctl (BLAS keeps its own). On a busy machine a second
+    OpenBLAS thread waiting for a core can make small products 30x slower, so code that trains
+    without `train`'s own choice (the notebook and ablation experiments) runs inside this."""
+    if not available():
+        yield None
+        return
+    threads = ThreadChooser(sizes, batch_size).choose()
+    with blas_threads(threads):
+        yield threads
+
+
 def set_threads(threads: int) -> None:
     """Limit NumPy's BLAS to `threads` from now on (without threadpoolctl: nothing). The caller
     restores the previous limits (a `with blas_threads(...)` around it does)."""

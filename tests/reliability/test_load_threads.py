@@ -145,3 +145,19 @@ def test_train_classifier_auto_records_the_choice(tmp_path, monkeypatch):
     assert result.threads == 1
     saved = load_checkpoint(tmp_path / "checkpoint.npz").extra
     assert saved["adaptive_threads"] is True and saved["blas_threads"] == 1
+
+
+def test_threads_for_network_picks_from_the_free_cores_and_restores_the_limit(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    if not threads.blas_info():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threads.blas_threads(2):
+        monkeypatch.setattr(LoadMeter, "free_cores", lambda self: 1)  # another process is busy
+        with threads.threads_for_network([784, 512, 10], 128) as chosen:
+            assert chosen == 1 and threads.current_threads() == 1
+        assert threads.current_threads() == 2
+        monkeypatch.setattr(LoadMeter, "free_cores", lambda self: 8)
+        with threads.threads_for_network([784, 512, 10], 128) as chosen:
+            assert chosen == 2 == threads.current_threads()  # never above the limit outside
+        with threads.threads_for_network([784, 16, 10], 4) as chosen:
+            assert chosen == 1  # tiny products: one thread whatever is free

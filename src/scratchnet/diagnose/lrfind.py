@@ -58,7 +58,8 @@ class _RangeTest(Callback):
         self._average, self._best = 0.0, math.inf
 
     def on_batch_begin(self, state: TrainingState) -> None:
-        state.optimizer.learning_rate = float(self.rates[min(state.global_step, len(self.rates) - 1)])
+        step = min(state.global_step, len(self.rates) - 1)
+        state.optimizer.learning_rate = float(self.rates[step])
 
     def needs_gradients(self, state: TrainingState) -> bool:
         return False  # it reads the loss only
@@ -180,8 +181,12 @@ def plot_lr_range(result: LRRange, path: str | os.PathLike) -> Path:
         axes.plot(*zip(*finite, strict=True), color="0.75", linewidth=0.8, label="batch loss")
     axes.plot(rates, result.smoothed, color="C0", label="smoothed")
     if result.suggestion:
-        axes.axvline(result.suggestion, color="C3", linestyle="--",
-                     label=f"steepest fall: {result.suggestion:.2g}")
+        axes.axvline(
+            result.suggestion,
+            color="C3",
+            linestyle="--",
+            label=f"steepest fall: {result.suggestion:.2g}",
+        )
     axes.set_xscale("log")
     axes.set_xlabel("learning rate")
     axes.set_ylabel("training loss")

@@ -16,6 +16,7 @@ import numpy as np
 from ..data.features import images_to_features, validation_split
 from ..nn import SoftmaxCrossEntropy, mlp
 from ..nn.init import Uniform, Zeros
+from ..threads import threads_for_network
 from ..train import fit
 from .legacy import MinMaxSoftmaxLoss, NotebookSGD
 from .notebook import N_CLASSES, _test_accuracy, get_experiments
@@ -91,16 +92,17 @@ def train_variant(
     started = time.perf_counter()
     final_loss = float("nan")
     try:
-        history = fit(
-            model,
-            loss,
-            optimizer,
-            (x, labels),
-            epochs=passes,
-            batch_size=setting.batch_size,
-            shuffle=mean,
-            rng=rng if mean else None,
-        )
+        with threads_for_network([784, *setting.hidden, N_CLASSES], setting.batch_size):
+            history = fit(
+                model,
+                loss,
+                optimizer,
+                (x, labels),
+                epochs=passes,
+                batch_size=setting.batch_size,
+                shuffle=mean,
+                rng=rng if mean else None,
+            )
         final_loss = history.last("loss")
     except FloatingPointError:
         pass

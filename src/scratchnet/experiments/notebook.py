@@ -22,6 +22,7 @@ from ..data.features import images_to_features, validation_split
 from ..nn import SoftmaxCrossEntropy, mlp
 from ..nn.init import Uniform
 from ..optim import Adam, CosineDecay
+from ..threads import threads_for_network
 from ..train import LearningRateSchedule, fit
 from .legacy import MinMaxSoftmaxLoss, NotebookSGD
 
@@ -172,6 +173,10 @@ def _test_accuracy(model, x_test, y_test) -> float:
     return 100.0 * float(np.mean(logits.argmax(axis=1) == y_test))
 
 
+def _sizes(setting: Setting) -> list[int]:
+    return [784, *setting.hidden, N_CLASSES]
+
+
 def run_as_written(
     setting: Setting, data, *, quick: bool, seed: int = 0, callbacks=(), passes: int | None = None
 ) -> VariantResult:
@@ -201,16 +206,17 @@ def run_as_written(
     note = ""
     final_loss = math.nan
     try:
-        history = fit(
-            model,
-            loss,
-            optimizer,
-            (x, labels),
-            epochs=passes or setting.passes(quick),
-            batch_size=batch,
-            shuffle=False,
-            callbacks=callbacks,
-        )
+        with threads_for_network(_sizes(setting), batch):
+            history = fit(
+                model,
+                loss,
+                optimizer,
+                (x, labels),
+                epochs=passes or setting.passes(quick),
+                batch_size=batch,
+                shuffle=False,
+                callbacks=callbacks,
+            )
         final_loss = history.last("loss")
     except FloatingPointError as exc:
         note = "diverged: " + str(exc).split(":")[0]
@@ -228,17 +234,18 @@ def _train_right(
     steps = epochs * math.ceil(fit_data[0].shape[0] / batch)
     schedule = CosineDecay(learning_rate, steps, warmup_steps=min(steps // 50, steps - 1))
     started = time.perf_counter()
-    history = fit(
-        model,
-        SoftmaxCrossEntropy(),
-        Adam(learning_rate),
-        fit_data,
-        epochs=epochs,
-        batch_size=batch,
-        validation=validation,
-        rng=rng,
-        callbacks=[LearningRateSchedule(schedule)],
-    )
+    with threads_for_network(_sizes(setting), batch):
+        history = fit(
+            model,
+            SoftmaxCrossEntropy(),
+            Adam(learning_rate),
+            fit_data,
+            epochs=epochs,
+            batch_size=batch,
+            validation=validation,
+            rng=rng,
+            callbacks=[LearningRateSchedule(schedule)],
+        )
     return model, history, time.perf_counter() - started
 
 
@@ -366,7 +373,9 @@ def diagnose_as_written(
     # The probe watches held-out images only: `probe_size` training images are set aside
     # (never trained on), as diagnose's validation split is.
     (x_fit, y_fit), (x_probe, y_probe) = validation_split(
-        np.asarray(x_train), np.asarray(y_train, dtype=np.int64), probe_size,
+        np.asarray(x_train),
+        np.asarray(y_train, dtype=np.int64),
+        probe_size,
         rng=np.random.default_rng([seed, 9]),
     )
     probe = TrainingProbe(images_to_features(x_probe, np.float64), y_probe)
