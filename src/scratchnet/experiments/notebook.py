@@ -282,6 +282,17 @@ def run_done_right(
     return VariantResult(accuracy, final_loss, total), lr
 
 
+def notebook_split(data, seed: int = 0):
+    """The done-right runs' (fit, validation) split of the training set: 5,000 held out."""
+    (x_train, y_train), _ = data
+    return validation_split(
+        images_to_features(x_train),
+        y_train.astype(np.int64),
+        5000,
+        rng=np.random.default_rng(seed),
+    )
+
+
 def run_notebook(
     data,
     *,
@@ -291,13 +302,7 @@ def run_notebook(
     on_row: Callable[[RowResult], None] | None = None,
 ) -> list[RowResult]:
     """Run the chosen experiments; `on_row` is called as each row finishes."""
-    (x_train, y_train), _ = data
-    split = validation_split(
-        images_to_features(x_train),
-        y_train.astype(np.int64),
-        5000,
-        rng=np.random.default_rng(seed),
-    )
+    split = notebook_split(data, seed)
     # Rows that differ only in the notebook's own setting (its learning rate, say) share one
     # done-right run.
     done: dict[tuple, tuple[VariantResult, float]] = {}
