@@ -30,7 +30,7 @@ def sweep_command(out: Path) -> list[str]:
         "--hidden",
         "16",
         "--epochs",
-        "2",
+        "1",
         "--validation-size",
         "1000",
         "--workers",
