@@ -255,6 +255,25 @@ def test_unsure_polarity_gives_both_readings_and_a_clear_picture_one():
     assert len(forced) == 1 and forced[0].ink_dark
 
 
+def test_when_one_unsure_reading_finds_no_ink_the_other_is_kept():
+    """A large dark blob on noisy paper lit from one side: the polarity is a toss-up and the
+    light-ink reading finds nothing, so the dark-ink reading is the only candidate."""
+    from scratchnet.pictures import digit_candidates, polarity
+    from scratchnet.pictures.pipeline import _digit_with
+
+    yy, xx = np.mgrid[0:140, 0:120]
+    blob = (yy - 60) ** 2 / 23.4**2 + (xx - 70) ** 2 / 18**2 < 1
+    lit = np.where(blob, 0.1, 0.95) * np.linspace(0.4, 1.0, 120)[None, :]
+    rng = np.random.default_rng(0)
+    picture = np.clip(lit + rng.normal(0, 0.03, lit.shape), 0, 1).astype(np.float32)
+    found = polarity(picture)
+    assert not found.sure and not found.ink_dark  # the wrong way round, unsure
+    assert _digit_with(picture, False, found.paper(False)).blank
+    (kept,) = digit_candidates(picture)
+    assert kept.ink_dark and not kept.blank
+    assert kept.image.max() > 0.9
+
+
 def test_of_two_readings_predict_keeps_the_more_typical_then_the_more_confident():
     from scratchnet.pictures.pipeline import Prepared
     from scratchnet.pictures.predict import _best

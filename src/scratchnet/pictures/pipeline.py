@@ -65,15 +65,19 @@ def prepare_digit(gray: np.ndarray, *, invert: Invert = "auto") -> Prepared:
 def digit_candidates(gray: np.ndarray, *, invert: Invert = "auto") -> list[Prepared]:
     """prepare_digit's answer first, then, when the ink's polarity was a toss-up (a digit
     filling half a shaded picture), the picture prepared the other way round: whoever runs
-    the network keeps the one that looks more like a digit (predict keeps the more typical)."""
+    the network keeps the one that looks more like a digit (predict keeps the more typical).
+    When one of the two readings finds no ink, the other is the only answer."""
     work = shrink(gray, WORK_SIDE)
     found = steps.polarity(work)
     ink_dark = found.ink_dark if invert == "auto" else bool(invert)
     first = _digit_with(work, ink_dark, found.paper(ink_dark))
-    if invert != "auto" or found.sure or first.blank:
-        return [first]  # (a picture without ink one way round is blank: no second reading)
+    if invert != "auto" or found.sure:
+        return [first]
     second = _digit_with(work, not ink_dark, found.paper(not ink_dark))
-    return [first] if second.blank else [first, second]
+    if second.blank:
+        return [first]
+    # No ink one way round (a large dark blob on noisy paper) leaves the other reading alone.
+    return [second] if first.blank else [first, second]
 
 
 def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> Prepared:
