@@ -186,6 +186,7 @@ def test_calibrate_saves_temperature_and_threshold_that_predict_uses(synthetic_d
     typical = meta["typicality"]
     held_out = 30  # half of n_pictures: the threshold leaves REFUSE_SHARE of them above it
     assert np.isfinite(typical["threshold"])
+    assert len(typical["subspace_basis"][0]) == 196  # the training images' 14x14 subspace
     assert typical["validation_refused"] <= REFUSE_SHARE + 1 / held_out + 1e-6
     assert set(typical["non_digits_refused"]) == {
         "noise",

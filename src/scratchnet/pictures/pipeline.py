@@ -89,7 +89,7 @@ def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> P
     mask = ink > level
     inside = float(ink[mask].mean()) if mask.any() else 0.0
     outside = float(ink[~mask].mean()) if (~mask).any() else 0.0
-    if inside - outside < steps.MIN_CONTRAST:
+    if inside - outside < steps.MIN_CONTRAST or _faint(work, mask):
         return _blank(ink_dark)
     mask = steps.keep_digit(steps.remove_lines(mask))
     box = bounding_box(mask)
@@ -128,6 +128,15 @@ def _digit_with(work: np.ndarray, ink_dark: bool, paper: np.ndarray | None) -> P
         stroke_width=width,
         details={"level": level, "ink_pixels": int(mask.sum()), "work_shape": list(work.shape)},
     )
+
+
+def _faint(work: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether the ink differs from the rest by under half of MIN_CONTRAST in the picture's own
+    gray levels: dividing by a paper's brightness makes any speck strong on near-black paper
+    (read as dark ink on it), but nobody can see that ink."""
+    if mask.all() or not mask.any():
+        return True
+    return abs(float(work[mask].mean()) - float(work[~mask].mean())) < steps.MIN_CONTRAST / 2
 
 
 def _border_says_dark(gray: np.ndarray) -> bool:

@@ -24,6 +24,7 @@ __all__ = [
     "keep_digit",
     "orient",
     "otsu_threshold",
+    "noise_level",
     "paper_offset",
     "paper_surface",
     "polarity",
@@ -208,8 +209,8 @@ def remove_paper(
     Dark ink on paper is a reflectance: the picture is light x paper, so dividing by the paper's
     brightness undoes uneven light. Light ink on a dark ground (chalk, a screen) is subtracted.
     `paper`, the paper's level in gray's units, is estimated (paper_surface) when not given;
-    either way it is moved onto the paper's most common level (paper_offset), so that noise
-    does not lift it. clip=False keeps the paper's noise below 0 (up to -1), so that a later
+    either way it is moved onto the paper's most common level (paper_offset) as far as the
+    picture's noise explains the gap, so that noise does not lift the paper. clip=False keeps the paper's noise below 0 (up to -1), so that a later
     average (denoise) sees it whole.
     """
     oriented = orient(gray, ink_dark)
@@ -218,13 +219,22 @@ def remove_paper(
     else:
         surface = 1.0 - paper if ink_dark else paper
     contrast = oriented - surface  # ink above the paper, in gray's units
-    offset = paper_offset(contrast)
+    # Only as far as noise explains it (within 2 noise deviations): on clean paper, what is
+    # left of a surface's misfit (tiles across a shadow's edge) is not moved.
+    spread = 2.0 * noise_level(contrast)
+    offset = float(np.clip(paper_offset(contrast), -spread, spread))
     if ink_dark:
         paper_brightness = np.maximum(1.0 - surface - offset, 0.05)
         ink = (contrast - offset) / paper_brightness
     else:
         ink = contrast - offset
     return np.clip(ink, 0.0 if clip else -1.0, 1.0).astype(np.float32)
+
+
+def noise_level(x: np.ndarray) -> float:
+    """The robust spread of what a 3x3 median removes (1.4826 x its median absolute value):
+    about the noise's standard deviation for pixel noise, ~0 for smooth pictures. (h, w)."""
+    return 1.4826 * float(np.median(np.abs(x - median_filter(x, 3))))
 
 
 def paper_offset(contrast: np.ndarray, bins: int = 64, reach: float = 0.05) -> float:
@@ -318,8 +328,7 @@ def denoise(ink: np.ndarray, sizes: tuple[int, ...] = (3,), keep: float = 0.85) 
     if best is ink and min(ink.shape) >= 12:
         # Strokes too thin for a median: if the picture is noisy (the robust spread of what a
         # median removes), average 3x3 instead, which dims a thin line a third but noise more.
-        noise = 1.4826 * float(np.median(np.abs(ink - median_filter(ink, 3))))
-        if noise > 0.04:
+        if noise_level(ink) > 0.04:
             best = box_blur(ink, 3)
     return best
 

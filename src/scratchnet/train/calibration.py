@@ -150,6 +150,7 @@ def calibrate(
     typical = Typicality.fit(
         shape_features(train_images.reshape(-1, 28, 28), logits_train, temperature),
         np.asarray(y_fit)[sample],
+        images=train_images.reshape(-1, 28, 28),
     )
     kind = "object" if dataset in OBJECT_DATASETS else "digit"
 
