@@ -29,7 +29,8 @@ def test_experiment_h_as_written_fails_and_done_right_trains(mnist):
     # learning rate that its grid (LR_GRID, 3 rates) picks: the grid itself is covered by the
     # CLI tests on small data, and here it would triple the slowest test of the suite.
     (setting,) = get_experiments(["h"])[0].settings
-    as_written = run_as_written(setting, mnist, quick=True)
+    # As written it is stuck from the start (20% after 3 passes and after the quick run's 10).
+    as_written = run_as_written(setting, mnist, quick=True, passes=3)
     assert as_written.accuracy < 30.0  # the notebook: 17.71%, chance is about 10%
     split = notebook_split(mnist)
     done_right, lr = run_done_right(setting, mnist, split, quick=True, grid=(0.003,))
