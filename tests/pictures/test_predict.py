@@ -242,3 +242,48 @@ def test_calibrate_refuses_a_refuse_share_outside_0_1(share):
     y = np.arange(4)
     with pytest.raises(ValueError, match="refuse_share must lie in"):
         calibrate(mlp(784, [4], 10, seed=0), (x, y), (x, y), refuse_share=share)
+
+
+@pytest.mark.slow  # starts worker processes: about a second
+def test_worker_processes_give_the_same_records_in_order(model, tmp_path):
+    """Prepared in a worker process too (workers=2, chunks of POOL_CHUNK), the records are
+    those prepared here alone, in order, with a bad file recorded where it was and raised
+    with on_error="raise"; a chunk prepared by a worker is what this process makes of it."""
+    from scratchnet.pictures.predict import (
+        POOL_CHUNK,
+        _prepare_chunk,
+        _start_pool,
+        _workers_environment,
+        expand_inputs,
+    )
+
+    bad = tmp_path / "bad.png"
+    bad.write_text("hello")
+    rng = np.random.default_rng(0)
+    pictures: list = [
+        draw_digit(str(rng.choice(["1", "4", "7", "0"])), size=int(rng.integers(28, 80)))
+        for _ in range(3 * POOL_CHUNK)
+    ]
+    pictures[2 * POOL_CHUNK + 3] = str(bad)  # in a chunk a worker may take
+    here = predict_images(model, pictures, on_error="record", workers=1)
+    pooled = predict_images(model, pictures, on_error="record", workers=2)
+    assert pooled == here
+    assert "bad.png" in pooled[2 * POOL_CHUNK + 3]["error"]
+    with pytest.raises(ImageError, match="bad.png"):
+        predict_images(model, pictures, workers=2)
+    chunk = list(expand_inputs(pictures[2 * POOL_CHUNK : 3 * POOL_CHUNK]))
+    pool = _start_pool(1)
+    try:
+        with _workers_environment():
+            future = pool.submit(_prepare_chunk, chunk, "digit", "auto", True)
+        remote = future.result()
+    finally:
+        pool.shutdown()
+    local = _prepare_chunk(chunk, "digit", "auto", True)
+    for (item_r, gray_r), (item_l, gray_l) in zip(remote, local, strict=True):
+        if isinstance(item_l, ImageError):
+            assert isinstance(item_r, ImageError) and str(item_r) == str(item_l)
+            continue
+        assert np.array_equal(gray_r, gray_l)
+        assert len(item_r) == len(item_l)
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(item_r, item_l, strict=True))

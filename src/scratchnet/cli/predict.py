@@ -8,6 +8,7 @@ table, JSON, JSON lines or CSV; --show-input saves what the network saw beside e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ImageError
 
-CHUNK = 512  # pictures prepared and run through the model at a time (bounded memory)
+CHUNK = 512  # pictures run through the model at a time (bounded memory)
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +89,7 @@ def _check_show_dir(path: Path | None) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..nn import load_model
-    from ..pictures.predict import Reader, expand_inputs
+    from ..pictures.predict import Reader, expand_inputs, prepare_pictures
 
     _check_show_dir(args.show_input)
     reader = Reader(load_model(args.model))
@@ -110,24 +111,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
             fail(exc)
     records: list[dict] = []
     shown: list[tuple[str, np.ndarray, np.ndarray]] = []
-    for start in range(0, len(pictures), CHUNK):
-        names, prepared, grays = [], [], []
-        for picture in pictures[start : start + CHUNK]:
-            try:
-                gray = picture.gray()
-                item = reader.candidates(gray, invert)
-            except ImageError as exc:
-                fail(exc)
-                continue
-            names.append(picture.name)
-            prepared.append(item)
-            grays.append(gray)
+    batch: list[tuple[str, list, np.ndarray | None]] = []
+
+    def run_model() -> None:
+        names, prepared, grays = zip(*batch, strict=True) if batch else ((), (), ())
         for gray, (record, chosen) in zip(
-            grays, reader.choose(names, prepared, args.top), strict=True
+            grays, reader.choose(list(names), list(prepared), args.top), strict=True
         ):
             records.append(record)
             if args.show_input is not None:
                 shown.append((record["image"], gray, chosen.image))
+        batch.clear()
+
+    keep_gray = args.show_input is not None
+    steps = prepare_pictures(pictures, reader.kind, invert, keep_gray=keep_gray)
+    with contextlib.closing(steps):  # an error stops the worker processes at once
+        for picture, item, gray in steps:
+            if isinstance(item, ImageError):
+                fail(item)
+                continue
+            batch.append((picture.name, item, gray))
+            if len(batch) == CHUNK:
+                run_model()
+    run_model()
     if args.show_input is not None:
         _write_show_input(args.show_input, shown)
     _print(records, args, reader.names)

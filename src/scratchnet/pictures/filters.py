@@ -73,9 +73,15 @@ def _median9(x: np.ndarray) -> np.ndarray:
     padded[0, 1:-1], padded[-1, 1:-1] = x[0], x[-1]
     padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
     p = [padded[r : r + height, c : c + width] for r in range(3) for c in range(3)]
+    return median_of_nine(p).astype(x.dtype, copy=True)
+
+
+def median_of_nine(arrays: list[np.ndarray]) -> np.ndarray:
+    """The element-wise median of nine same-shaped arrays, by a sorting network."""
+    p = list(arrays)
     for a, b in _MEDIAN9:
         p[a], p[b] = np.minimum(p[a], p[b]), np.maximum(p[a], p[b])
-    return p[4].astype(x.dtype, copy=True)
+    return p[4]
 
 
 def _running(x: np.ndarray, size: int, reduce) -> np.ndarray:

@@ -9,7 +9,10 @@ decision: "answer", "unsure" (low confidence) or "reject" (not a digit / not clo
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,14 @@ from .decode import IMAGE_SUFFIXES, as_gray, decode_gray, read_gray
 from .pipeline import Invert, Kind, Prepared, prepare_candidates
 from .typical import OutlierScore
 
-__all__ = ["Picture", "Reader", "expand_inputs", "predict_images", "predict_picture"]
+__all__ = [
+    "Picture",
+    "Reader",
+    "expand_inputs",
+    "predict_images",
+    "predict_picture",
+    "prepare_pictures",
+]
 
 UNSURE_BELOW = 0.5  # calibrated confidence under which the answer is "unsure"
 OBJECT_DATASETS = ("fashion-mnist",)
@@ -236,6 +246,179 @@ def _best(scores: np.ndarray, probs: np.ndarray, group: list[Prepared]) -> int:
     return int(np.argmax(confidence))
 
 
+# Pictures are prepared in worker processes too (besides this one) for batches of at least
+# POOL_MIN: starting one costs about half a second, which this process spends preparing the
+# first pictures itself. Work goes out in chunks of POOL_CHUNK; this process takes chunks from
+# the front and the workers from the back, so neither waits for the other at the end.
+POOL_MIN = 256
+POOL_CHUNK = 16
+POOL_WINDOW = 128  # chunks handed out at a time (2048 pictures)
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def _prepare_one(
+    picture: Picture, kind: Kind, invert: Invert, keep_gray: bool
+) -> tuple[list[Prepared] | ImageError, np.ndarray | None]:
+    """One picture's candidates (or the ImageError that names it), and its gray pixels when
+    asked for."""
+    try:
+        gray = picture.gray()
+        return prepare_candidates(gray, kind=kind, invert=invert), gray if keep_gray else None
+    except ImageError as exc:
+        return exc, None
+
+
+def _prepare_chunk(pictures: list[Picture], kind: Kind, invert: Invert, keep_gray: bool) -> list:
+    """_prepare_one for each picture, under one BLAS thread: the steps multiply small matrices,
+    and a second thread only adds waiting (3x slower on a busy 2-core machine)."""
+    with blas_threads(1):
+        return [_prepare_one(p, kind, invert, keep_gray) for p in pictures]
+
+
+def _init_worker() -> None:
+    """Ctrl-C is the parent's to handle (it stops the pool); BLAS keeps to one thread."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool_size(count: int, workers: int | None) -> int:
+    """Worker processes to start for `count` pictures: none for small batches or one core."""
+    if workers is None:
+        from ..threads import cpu_count
+
+        return cpu_count() - 1 if count >= POOL_MIN else 0
+    return max(workers - 1, 0) if count > POOL_CHUNK else 0
+
+
+@contextlib.contextmanager
+def _workers_environment() -> Iterator[None]:
+    """While worker processes start: BLAS limited to one thread (read when a worker loads
+    NumPy), and the main module's file and name hidden, so that a worker does not run the
+    caller's script again (spawned processes do, to find functions defined there; the workers
+    only run scratchnet's own). A script without an `if __name__ == "__main__":` guard would
+    otherwise predict again in every worker."""
+    main = sys.modules.get("__main__")
+    hidden = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    saved = {key: os.environ.get(key) for key in _BLAS_ENV}
+    os.environ.update(dict.fromkeys(_BLAS_ENV, "1"))
+    for key in hidden:
+        if key == "__spec__":
+            main.__spec__ = None  # type: ignore[union-attr]
+        else:
+            del main.__dict__[key]  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        main.__dict__.update(hidden) if main else None
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _start_pool(size: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A fork server (a fresh process, no threads, the picture modules loaded once) where the
+    # platform has one, else spawn: never a fork of this possibly threaded process.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["scratchnet.pictures.predict"])
+    return ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker)
+
+
+def prepare_pictures(
+    pictures: list[Picture],
+    kind: Kind = "digit",
+    invert: Invert = "auto",
+    *,
+    workers: int | None = None,
+    keep_gray: bool = False,
+) -> Iterator[tuple[Picture, list[Prepared] | ImageError, np.ndarray | None]]:
+    """Prepare each picture (see prepare_candidates), yielding in order (picture, its
+    candidates or the ImageError naming it, its gray pixels if keep_gray else None).
+
+    workers: processes to use, this one included: None chooses (every core this process may
+    use, for POOL_MIN pictures or more), 1 prepares here only. The results are the same either
+    way: the same steps run on the same pixels.
+    """
+    size = _pool_size(len(pictures), workers)
+    chunks = [pictures[i : i + POOL_CHUNK] for i in range(0, len(pictures), POOL_CHUNK)]
+    if size == 0:
+        for chunk in chunks:
+            results = _prepare_chunk(chunk, kind, invert, keep_gray)
+            for picture, (item, gray) in zip(chunk, results, strict=True):
+                yield picture, item, gray
+        return
+    pool = _start_pool(size)
+    try:
+        # A window at a time, so that results prepared ahead wait in memory for a window only.
+        for start in range(0, len(chunks), POOL_WINDOW):
+            window = chunks[start : start + POOL_WINDOW]
+            yield from _shared(pool, window, kind, invert, keep_gray)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_gray: bool):
+    """Prepare the chunks here and in the pool's workers; yield as prepare_pictures does.
+
+    A thread hands the chunks to the workers, last chunk first (starting the first worker
+    takes about half a second), while this process prepares chunks from the front: each chunk
+    is either taken here or submitted there, under the lock; a submitted chunk no worker has
+    begun is taken back (cancelled) when this process reaches it.
+    """
+    import threading
+
+    lock = threading.Lock()
+    taken: set[int] = set()
+    futures: dict[int, Any] = {}
+
+    def submit_all() -> None:
+        with _workers_environment():
+            try:
+                pool.submit(int)  # starts the first worker (slow), outside the lock
+            except (BrokenProcessPool, RuntimeError):
+                return
+            for index in range(len(chunks) - 1, 0, -1):
+                with lock:
+                    if index in taken:
+                        return
+                    args = (chunks[index], kind, invert, keep_gray)
+                    try:
+                        futures[index] = pool.submit(_prepare_chunk, *args)
+                    except (BrokenProcessPool, RuntimeError):
+                        return  # the pool is broken or shut: the rest is done here
+
+    submitter = threading.Thread(target=submit_all, name="scratchnet-pictures", daemon=True)
+    submitter.start()
+    try:
+        for index, chunk in enumerate(chunks):
+            with lock:
+                taken.add(index)
+                future = futures.get(index)
+            results = None
+            if future is not None and not future.cancel():
+                try:
+                    results = future.result()
+                except BrokenProcessPool:  # a worker died (out of memory?): do it here
+                    results = None
+            if results is None:
+                results = _prepare_chunk(chunk, kind, invert, keep_gray)
+            for picture, (item, gray) in zip(chunk, results, strict=True):
+                yield picture, item, gray
+    finally:
+        with lock:
+            taken.update(range(len(chunks)))  # the submitter stops at its next chunk
+        submitter.join()
+        for future in futures.values():
+            future.cancel()
+
+
 def predict_images(
     model: Any,
     inputs: Any,
@@ -243,12 +426,15 @@ def predict_images(
     invert: Invert = "auto",
     top: int = 3,
     on_error: str = "raise",
+    workers: int | None = None,
 ) -> list[dict]:
     """Predict every picture in `inputs`; one record (a JSON-able dict) per picture, in order.
 
     model: a Sequential (or the path of a model file); inputs: see expand_inputs. on_error
     "raise" stops at the first bad picture with an ImageError naming it; "record" gives that
-    picture the record {"image": name, "error": message} and goes on.
+    picture the record {"image": name, "error": message} and goes on. workers: processes
+    that prepare the pictures, this one included (see prepare_pictures): None uses every core
+    for large batches, 1 only this process; the records are the same.
     """
     if on_error not in ("raise", "record"):
         raise ValueError(f"on_error must be 'raise' or 'record'; received {on_error!r}")
@@ -257,16 +443,14 @@ def predict_images(
     names: list[str] = []
     prepared: list[list[Prepared]] = []
     slots: list[int] = []
-    # The steps multiply small matrices: a second BLAS thread only adds waiting (3x slower
-    # on a busy 2-core machine). The network's one batched product gets its own count.
-    with blas_threads(1):
-        for picture in expand_inputs(inputs):
-            try:
-                item = reader.candidates(picture.gray(), invert)
-            except ImageError as exc:
+    pictures = list(expand_inputs(inputs))
+    steps = prepare_pictures(pictures, reader.kind, invert, workers=workers)
+    with contextlib.closing(steps):  # a raise below stops the worker processes at once
+        for picture, item, _ in steps:
+            if isinstance(item, ImageError):
                 if on_error == "raise":
-                    raise
-                results.append({"image": picture.name, "error": str(exc)})
+                    raise item
+                results.append({"image": picture.name, "error": str(item)})
                 continue
             slots.append(len(results))
             results.append(None)

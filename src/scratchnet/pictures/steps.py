@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .components import Component, count_pieces, label_components
-from .filters import box_blur, max_filter, median_filter, min_filter
+from .filters import box_blur, max_filter, median_filter, median_of_nine, min_filter
 
 __all__ = [
     "denoise",
@@ -222,7 +222,7 @@ def remove_paper(
     # Only as far as noise explains it (within 2 noise deviations): on clean paper, what is
     # left of a surface's misfit (tiles across a shadow's edge) is not moved.
     spread = 2.0 * noise_level(contrast)
-    offset = float(np.clip(paper_offset(contrast), -spread, spread))
+    offset = float(np.clip(paper_offset(contrast), -spread, spread)) if spread > 0 else 0.0
     if ink_dark:
         paper_brightness = np.maximum(1.0 - surface - offset, 0.05)
         ink = (contrast - offset) / paper_brightness
@@ -233,8 +233,16 @@ def remove_paper(
 
 def noise_level(x: np.ndarray) -> float:
     """The robust spread of what a 3x3 median removes (1.4826 x its median absolute value):
-    about the noise's standard deviation for pixel noise, ~0 for smooth pictures. (h, w)."""
-    return 1.4826 * float(np.median(np.abs(x - median_filter(x, 3))))
+    about the noise's standard deviation for pixel noise, ~0 for smooth pictures. (h, w).
+    Measured at every other row and column (a quarter of the work, the same estimate)."""
+    if min(x.shape) < 6:
+        return 1.4826 * float(np.median(np.abs(x - median_filter(x, 3))))
+    height, width = x.shape
+    rows, cols = (height - 2) // 2, (width - 2) // 2
+    # The 3x3 neighbourhoods of the pixels (1 + 2i, 1 + 2j): nine strided views.
+    views = [x[r : r + 2 * rows : 2, c : c + 2 * cols : 2] for r in range(3) for c in range(3)]
+    middle = median_of_nine(views)
+    return 1.4826 * float(np.median(np.abs(views[4] - middle)))
 
 
 def paper_offset(contrast: np.ndarray, bins: int = 64, reach: float = 0.05) -> float:
