@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 import scratchnet
 from scratchnet.pictures.synthetic import DIGIT_STROKES, draw_strokes, non_digits
+from scratchnet.threads import cpu_count
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "C:/Windows/Fonts")
 
@@ -281,9 +282,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores; BLAS {blas}; load average {os.getloadavg()[0]:.1f}"
 
 
-def speed(model, rng, count: int = 1000) -> tuple[float, float]:
+def speed(model, rng, count: int = 1000, workers: int | None = None) -> tuple[float, float]:
     """Pictures per second in one predict_images call: by the wall clock and by this process's
-    CPU time (the second is less spoiled by other processes on a busy machine)."""
+    CPU time (the second is less spoiled by other processes on a busy machine, but leaves out
+    the worker processes' time). workers: predict_images' (None: every core for large batches;
+    1: this process only)."""
     sizes = rng.integers(28, 113, count)
     pictures = [
         1.0 - draw_strokes(DIGIT_STROKES[str(i % 10)], int(s), width=0.1)
@@ -291,7 +294,7 @@ def speed(model, rng, count: int = 1000) -> tuple[float, float]:
     ]
     scratchnet.predict_images(model, pictures[:20])  # warm up
     wall, cpu = time.perf_counter(), time.process_time()
-    scratchnet.predict_images(model, pictures)
+    scratchnet.predict_images(model, pictures, workers=workers)
     return count / (time.perf_counter() - wall), count / (time.process_time() - cpu)
 
 
@@ -425,6 +428,7 @@ def main() -> None:
     fonts = find_fonts()
     wall, cpu = speed(model, np.random.default_rng(0))
     load = os.getloadavg()[0]
+    alone, _ = speed(model, np.random.default_rng(0), workers=1)
     halves = [] if args.speed_only else (["report", "tune"] if args.half == "both" else [args.half])
     measured = {which: measure_half(model, which, args, fonts) for which in halves}
     fashion = (
@@ -455,8 +459,9 @@ def main() -> None:
         "",
         f"Speed: {wall:.0f} pictures/s in one predict_images call by the wall clock, "
         f"{cpu:.0f} by this process's CPU time (1000 pictures, 28-112 px, load average "
-        f"{load:.1f}); again after the accuracy runs: {wall_after:.0f} and {cpu_after:.0f} "
-        f"(load average {os.getloadavg()[0]:.1f}).",
+        f"{load:.1f}; prepared in {cpu_count()} processes); the same call with workers=1 (this "
+        f"process alone): {alone:.0f} by the wall clock; again after the accuracy runs: "
+        f"{wall_after:.0f} and {cpu_after:.0f} (load average {os.getloadavg()[0]:.1f}).",
     ]
     for which in halves:
         rows, non_rows, _ = measured[which]

@@ -14,9 +14,7 @@ def drawn(strokes: dict, keys, rng) -> np.ndarray:
     """Each key drawn with a jittered pen, in MNIST form: (n, 28, 28)."""
     return np.stack(
         [
-            prepare_digit(
-                1.0 - draw_strokes(strokes[k], 56, width=0.1, rng=rng, jitter=0.02)
-            ).image
+            prepare_digit(1.0 - draw_strokes(strokes[k], 56, width=0.1, rng=rng, jitter=0.02)).image
             for k in keys
         ]
     )

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

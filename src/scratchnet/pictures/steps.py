@@ -210,8 +210,8 @@ def remove_paper(
     brightness undoes uneven light. Light ink on a dark ground (chalk, a screen) is subtracted.
     `paper`, the paper's level in gray's units, is estimated (paper_surface) when not given;
     either way it is moved onto the paper's most common level (paper_offset) as far as the
-    picture's noise explains the gap, so that noise does not lift the paper. clip=False keeps the paper's noise below 0 (up to -1), so that a later
-    average (denoise) sees it whole.
+    picture's noise explains the gap, so that noise does not lift the paper. clip=False keeps
+    the paper's noise below 0 (up to -1), so that a later average (denoise) sees it whole.
     """
     oriented = orient(gray, ink_dark)
     if paper is None:
