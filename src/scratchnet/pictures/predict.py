@@ -252,6 +252,7 @@ def _best(scores: np.ndarray, probs: np.ndarray, group: list[Prepared]) -> int:
 # the front and the workers from the back, so neither waits for the other at the end.
 POOL_MIN = 256
 POOL_CHUNK = 16
+MODEL_BATCH = 256  # pictures run through the model at a time
 POOL_WINDOW = 128  # chunks handed out at a time (2048 pictures)
 _BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
@@ -443,6 +444,13 @@ def predict_images(
     names: list[str] = []
     prepared: list[list[Prepared]] = []
     slots: list[int] = []
+
+    def run_model() -> None:
+        # In batches while the pictures are still being prepared (by the workers too).
+        for slot, record in zip(slots, reader.records(names, prepared, top), strict=True):
+            results[slot] = record
+        names.clear(), prepared.clear(), slots.clear()
+
     pictures = list(expand_inputs(inputs))
     steps = prepare_pictures(pictures, reader.kind, invert, workers=workers)
     with contextlib.closing(steps):  # a raise below stops the worker processes at once
@@ -456,8 +464,9 @@ def predict_images(
             results.append(None)
             names.append(picture.name)
             prepared.append(item)
-    for slot, record in zip(slots, reader.records(names, prepared, top), strict=True):
-        results[slot] = record
+            if len(names) == MODEL_BATCH:
+                run_model()
+    run_model()
     return results  # type: ignore[return-value]
 
 

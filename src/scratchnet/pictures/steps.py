@@ -192,7 +192,10 @@ def _smooth_surfaces(x: np.ndarray, blocks: int, shares: tuple[float, ...]) -> n
         upper = ordered[np.arange(n_fits), np.maximum(count, 1) // 2]
         median = np.where(count > 0, (lower + upper) / 2, 0.0)
         spread = 1.4826 * median + 0.01
-        keep = residual <= 2.5 * spread[:, None]
+        again = residual <= 2.5 * spread[:, None]
+        if np.array_equal(again, keep):
+            break  # the same tiles again: the next fit would be this one
+        keep = again
     # sum_k coef_k y^a x^b = Y @ C @ X.T, with Y = [y^0 .. y^d], X likewise, C[a, b] = coef_k.
     grid = np.zeros((n_fits, degree + 1, degree + 1))
     for k, (a, b) in enumerate(_POWERS[:n_terms]):
