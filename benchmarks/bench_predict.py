@@ -443,7 +443,7 @@ def main() -> None:
     lines = [
         "# predict on generated pictures",
         "",
-        "Rerun (about 10 minutes on 2 idle cores; `--speed-only` for the throughput alone):",
+        "Rerun (a few minutes on 2 idle cores; `--speed-only` for the throughput alone):",
         "",
         "```bash",
         "scratchnet train -o /tmp/default.npz    # the default model (seed 0)",

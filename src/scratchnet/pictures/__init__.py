@@ -4,7 +4,8 @@
     records = predict_images(load_model("scratchnet-mnist.npz"), ["my-digit.jpg", "scans/"])
 
 The steps, one function each (NumPy; Pillow only decodes files): ink_is_dark / orient,
-remove_paper (uneven light), denoise (median filter that keeps the strokes), otsu_threshold,
+remove_paper (uneven light; paper_offset puts the paper at its most common level as far as
+noise_level explains), denoise (median filter that keeps the strokes), otsu_threshold,
 remove_lines (ruled lines, box borders), keep_digit (connected strokes, no specks), thicken
 or thin (the stroke width toward MNIST's), then mnist_form (20x20 box centred by mass in
 28x28) or fit_object (Fashion-MNIST's whole object). prepare_digit / prepare_object run them in
@@ -23,12 +24,13 @@ from .pipeline import (
     prepare_digit,
     prepare_object,
 )
-from .predict import Reader, expand_inputs, predict_images, predict_picture
+from .predict import Reader, expand_inputs, predict_images, predict_picture, prepare_pictures
 from .steps import (
     Polarity,
     denoise,
     ink_is_dark,
     keep_digit,
+    noise_level,
     orient,
     otsu_threshold,
     paper_offset,
@@ -65,6 +67,7 @@ __all__ = [
     "median_filter",
     "min_filter",
     "mnist_form",
+    "noise_level",
     "orient",
     "otsu_threshold",
     "paper_offset",
@@ -76,6 +79,7 @@ __all__ = [
     "prepare_candidates",
     "prepare_digit",
     "prepare_object",
+    "prepare_pictures",
     "read_gray",
     "remove_lines",
     "remove_paper",
