@@ -23,9 +23,9 @@ def drawn(strokes: dict, keys, rng) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fitted():
     rng = np.random.default_rng(0)
-    digits = drawn(DIGIT_STROKES, [str(i % 10) for i in range(200)], rng)
-    labels = np.arange(200) % 10
-    features = np.zeros((200, len(FEATURES)))  # the subspace does not need them
+    digits = drawn(DIGIT_STROKES, [str(i % 10) for i in range(100)], rng)
+    labels = np.arange(100) % 10
+    features = np.zeros((100, len(FEATURES)))  # the subspace does not need them
     features += rng.normal(0, 1, features.shape)
     return Typicality.fit(features, labels, images=digits, components=10), rng
 
@@ -41,7 +41,7 @@ def test_the_subspace_residual_is_larger_for_letters_than_for_digits(fitted):
     typical, rng = fitted
     digits = drawn(DIGIT_STROKES, [str(i % 10) for i in range(30)], rng)
     letters = drawn(LETTER_STROKES, ["H", "K", "M", "W", "X", "N"] * 5, rng)
-    assert np.median(typical.residual(letters)) > 1.3 * np.median(typical.residual(digits))
+    assert np.median(typical.residual(letters)) > 2 * np.median(typical.residual(digits))
 
 
 def test_the_subspace_is_saved_and_an_old_file_reads_without_it(fitted):
