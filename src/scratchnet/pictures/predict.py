@@ -360,12 +360,14 @@ def prepare_pictures(
         # A window at a time, so that results prepared ahead wait in memory for a window only.
         for start in range(0, len(chunks), POOL_WINDOW):
             window = chunks[start : start + POOL_WINDOW]
-            yield from _shared(pool, window, kind, invert, keep_gray)
+            yield from _shared(pool, size, window, kind, invert, keep_gray)
     finally:
         pool.shutdown(wait=True)  # at most one chunk per worker, and one, still to finish
 
 
-def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_gray: bool):
+def _shared(
+    pool, workers: int, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_gray: bool
+):
     """Prepare the chunks here and in the pool's workers; yield as prepare_pictures does.
 
     A thread hands the chunks to the workers, last chunk first (starting the first worker
@@ -380,7 +382,7 @@ def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_
     lock = threading.Lock()
     taken: set[int] = set()
     futures: dict[int, Any] = {}
-    slots = threading.Semaphore(pool._max_workers + 1)
+    slots = threading.Semaphore(workers + 1)
 
     def submit_all() -> None:
         with _workers_environment():
