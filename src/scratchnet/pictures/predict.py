@@ -360,24 +360,29 @@ def prepare_pictures(
         # A window at a time, so that results prepared ahead wait in memory for a window only.
         for start in range(0, len(chunks), POOL_WINDOW):
             window = chunks[start : start + POOL_WINDOW]
-            yield from _shared(pool, window, kind, invert, keep_gray)
+            yield from _shared(pool, size, window, kind, invert, keep_gray)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)  # at most one chunk per worker, and one, still to finish
 
 
-def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_gray: bool):
+def _shared(
+    pool, workers: int, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_gray: bool
+):
     """Prepare the chunks here and in the pool's workers; yield as prepare_pictures does.
 
     A thread hands the chunks to the workers, last chunk first (starting the first worker
     takes about half a second), while this process prepares chunks from the front: each chunk
-    is either taken here or submitted there, under the lock; a submitted chunk no worker has
-    begun is taken back (cancelled) when this process reaches it.
+    is either taken here or submitted there, under the lock. The thread keeps only one chunk
+    more than there are workers submitted and unfinished, so this process never waits long for
+    one it reaches: it waits for it rather than cancel it (on Python 3.11 a pool whose worker
+    dies after a future was cancelled hangs).
     """
     import threading
 
     lock = threading.Lock()
     taken: set[int] = set()
     futures: dict[int, Any] = {}
+    slots = threading.Semaphore(workers + 1)
 
     def submit_all() -> None:
         with _workers_environment():
@@ -386,14 +391,16 @@ def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_
             except (BrokenProcessPool, RuntimeError):
                 return
             for index in range(len(chunks) - 1, 0, -1):
+                slots.acquire()
                 with lock:
                     if index in taken:
                         return
                     args = (chunks[index], kind, invert, keep_gray)
                     try:
-                        futures[index] = pool.submit(_prepare_chunk, *args)
+                        futures[index] = future = pool.submit(_prepare_chunk, *args)
                     except (BrokenProcessPool, RuntimeError):
                         return  # the pool is broken or shut: the rest is done here
+                future.add_done_callback(lambda _: slots.release())
 
     submitter = threading.Thread(target=submit_all, name="scratchnet-pictures", daemon=True)
     submitter.start()
@@ -403,7 +410,7 @@ def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_
                 taken.add(index)
                 future = futures.get(index)
             results = None
-            if future is not None and not future.cancel():
+            if future is not None:
                 try:
                     results = future.result()
                 except BrokenProcessPool:  # a worker died (out of memory?): do it here
@@ -415,9 +422,8 @@ def _shared(pool, chunks: list[list[Picture]], kind: Kind, invert: Invert, keep_
     finally:
         with lock:
             taken.update(range(len(chunks)))  # the submitter stops at its next chunk
+        slots.release()  # in case it waits for a slot
         submitter.join()
-        for future in futures.values():
-            future.cancel()
 
 
 def predict_images(
