@@ -285,6 +285,10 @@ def _init_worker() -> None:
 
 def _pool_size(count: int, workers: int | None) -> int:
     """Worker processes to start for `count` pictures: none for small batches or one core."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 0  # a daemonic process (a multiprocessing.Pool worker) may not start any
     if workers is None:
         from ..threads import cpu_count
 
@@ -385,22 +389,25 @@ def _shared(
     slots = threading.Semaphore(workers + 1)
 
     def submit_all() -> None:
-        with _workers_environment():
+        # Any failure to start or reach the workers (a broken or shut pool, no processes
+        # allowed here) leaves the rest of the chunks to this process.
+        with _workers_environment():  # only while the workers start
             try:
-                pool.submit(int)  # starts the first worker (slow), outside the lock
-            except (BrokenProcessPool, RuntimeError):
+                for _ in range(workers):
+                    pool.submit(int)  # starts a worker (slow the first time), outside the lock
+            except Exception:
                 return
-            for index in range(len(chunks) - 1, 0, -1):
-                slots.acquire()
-                with lock:
-                    if index in taken:
-                        return
-                    args = (chunks[index], kind, invert, keep_gray)
-                    try:
-                        futures[index] = future = pool.submit(_prepare_chunk, *args)
-                    except (BrokenProcessPool, RuntimeError):
-                        return  # the pool is broken or shut: the rest is done here
-                future.add_done_callback(lambda _: slots.release())
+        for index in range(len(chunks) - 1, 0, -1):
+            slots.acquire()
+            with lock:
+                if index in taken:
+                    return
+                args = (chunks[index], kind, invert, keep_gray)
+                try:
+                    futures[index] = future = pool.submit(_prepare_chunk, *args)
+                except Exception:
+                    return
+            future.add_done_callback(lambda _: slots.release())
 
     submitter = threading.Thread(target=submit_all, name="scratchnet-pictures", daemon=True)
     submitter.start()
