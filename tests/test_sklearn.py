@@ -27,6 +27,7 @@ def digits():
     return train_test_split(x / 16, y, test_size=0.25, random_state=0, stratify=y)
 
 
+@pytest.mark.slow  # about a second: the full suite runs it
 def test_passes_check_estimator():
     # As written: the warnings by which scikit-learn says it skipped a check (array API, pandas)
     # are ignored in pyproject.toml's filterwarnings; every other warning is an error.

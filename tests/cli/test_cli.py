@@ -160,6 +160,7 @@ def test_train_writes_model_and_history(trained):
     assert model.metadata["test_accuracy"] > 0.9
 
 
+@pytest.mark.slow  # trains its own model (2 s); `trained` covers the quick suite
 def test_train_prints_epochs_and_summary(tmp_path, data_dir, run):
     output = tmp_path / "m.npz"
     code, out, _ = run(

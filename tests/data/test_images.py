@@ -288,6 +288,7 @@ def test_absurdly_large_image_is_refused_before_decoding(
     assert str(path) in str(raised.value)
 
 
+@pytest.mark.slow  # about a second: the full suite runs it
 def test_big_image_is_shrunk_before_processing(tmp_path: Path) -> None:
     image = Image.new("L", (5000, 3000), 255)
     ImageDraw.Draw(image).line([(2000, 800), (2600, 800), (2300, 2000)], fill=0, width=60)

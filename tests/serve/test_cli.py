@@ -112,6 +112,7 @@ def test_another_host_warns(tools, served):
     assert code == 0
 
 
+@pytest.mark.slow  # about a second: the full suite runs it
 def test_busy_port_and_missing_path_are_one_line_errors(tools, served, tmp_path):
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
