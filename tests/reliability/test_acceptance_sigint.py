@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = ["--hidden", "32", "--epochs", "5", "--validation-size", "1000", "--dropout", "0.2"]
+SETTINGS = ["--hidden", "32", "--epochs", "3", "--validation-size", "1000", "--dropout", "0.2"]
 SETTINGS += ["--threads", "1"]  # compared bitwise: the default follows the machine's load
 
 
