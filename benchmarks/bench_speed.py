@@ -55,6 +55,7 @@ from scratchnet.fileio import atomic_write  # noqa: E402
 IMPLEMENTATIONS = {
     "scratchnet": ("scratchnet", None),
     "scratchnet-reference": ("scratchnet, reference arithmetic (SCRATCHNET_FUSED_BLAS=0)", None),
+    "scratchnet-tuned": ("scratchnet, layouts chosen by measurement (--autotune)", None),
     "scratchnet-fast": ("scratchnet, fast recipe", None),
     "torch": ("PyTorch eager", "torch"),
     "sklearn": ("scikit-learn MLPClassifier", "sklearn"),
@@ -74,7 +75,7 @@ KERNEL_FLAGS = {
 QUICK_EPOCHS = {"small": 3, "wide": 3, "adam": 6}
 QUICK_IMPLEMENTATIONS = {
     "small": ("scratchnet", "torch", "sklearn"),
-    "wide": ("scratchnet", "scratchnet-reference", "torch"),
+    "wide": ("scratchnet", "scratchnet-reference", "scratchnet-tuned", "torch"),
     "adam": ("torch", "scratchnet-fast"),
 }
 
@@ -350,6 +351,7 @@ def target_ratios(numbers: dict[str, dict], profiles: dict[str, dict], threads: 
         "small_vs_torch": ratio("small", "scratchnet", "torch"),
         "wide_vs_torch": ratio("wide", "scratchnet", "torch"),
         "wide_vs_reference": ratio("wide", "scratchnet", "scratchnet-reference"),
+        "wide_tuned_vs_default": ratio("wide", "scratchnet-tuned", "scratchnet"),
         "fast_98_vs_torch_adam": ratio("adam", "scratchnet-fast", "torch", "time_to_98"),
         "wide_matmul_vs_best": None,
         "wide_epoch_vs_matmul": None,
@@ -393,6 +395,12 @@ def target_lines(ratios: dict[str, float | None], numbers: dict[str, dict], thre
         lines.append(
             f"| 784-1024-1024-10: default (fused SGD step) / reference arithmetic | - | "
             f"{gain:.2f}x | - |"
+        )
+    tuned = ratios.get("wide_tuned_vs_default")
+    if tuned is not None:
+        lines.append(
+            f"| 784-1024-1024-10: layouts chosen by measurement (--autotune) / default | - | "
+            f"{tuned:.2f}x | - |"
         )
     rss = [
         entry["peak_rss_mb"]
@@ -526,6 +534,7 @@ def summary(folder: Path) -> str:
     """The ranges of the target ratios over every machine and kernel in folder/speed-*.json."""
     rows: dict[str, list[tuple[float, str]]] = {key: [] for key, *_ in TARGETS_18}
     rows["wide_vs_reference"] = []
+    rows["wide_tuned_vs_default"] = []
     machines = []
     for path in sorted(folder.glob("speed-*.json")):
         data = json.loads(path.read_text())
@@ -549,6 +558,7 @@ def summary(folder: Path) -> str:
     ]
     words = {key: (text, limit) for key, text, limit in TARGETS_18}
     words["wide_vs_reference"] = ("784-1024-1024-10: fused SGD step / reference arithmetic", None)
+    words["wide_tuned_vs_default"] = ("784-1024-1024-10: --autotune / default layouts", None)
     for key, values in rows.items():
         text, limit = words[key]
         at_least = key == "wide_matmul_vs_best"
@@ -646,6 +656,8 @@ def main(argv: list[str] | None = None) -> int:
         impls = list(case.implementations)
         if name in ("small", "wide"):
             impls.insert(1, "scratchnet-reference")
+        if name == "wide":
+            impls.insert(2, "scratchnet-tuned")
         if quick:
             impls = [impl for impl in impls if impl in QUICK_IMPLEMENTATIONS.get(name, impls)]
         for impl in impls:

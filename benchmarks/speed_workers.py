@@ -373,14 +373,15 @@ class NotebookRun:
 
 
 def make_run(impl: str, case: Case, seed: int, x_train, y_train, threads: int):
-    if impl in ("scratchnet", "scratchnet-reference"):
+    if impl in ("scratchnet", "scratchnet-reference", "scratchnet-tuned"):
         # What `scratchnet train` does by default (reference layouts, a plain SGD step fused
         # into the weight gradient's product, nn/blas.py), against the reference arithmetic:
-        # np.matmul for every product, then the optimiser's own pass over the weights.
+        # np.matmul for every product, then the optimiser's own pass over the weights; and
+        # the default with layouts chosen by measurement (train --autotune, nn/autotune.py).
         from scratchnet.nn import autotune, blas
 
-        autotune.set_enabled(False)
-        blas.set_enabled(impl == "scratchnet")
+        autotune.set_enabled(impl == "scratchnet-tuned")
+        blas.set_enabled(impl != "scratchnet-reference")
         return ScratchnetRun(case, seed, x_train, y_train, threads)
     if impl == "scratchnet-fast":
         return ScratchnetRun(case, seed, x_train, y_train, threads, fast=True)

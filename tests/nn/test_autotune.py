@@ -131,6 +131,8 @@ def test_no_tuning_when_disabled_or_for_tiny_products(monkeypatch):
     calls = []
     monkeypatch.setattr(autotune, "measure", lambda *a, **k: calls.append(a) or {"CCC": 1.0})
     assert autotune.choose(4, 3, 5, np.float32) == REFERENCE  # 120 FLOP: too small to time
+    # ... but its input gradient still goes back in the input's order
+    assert autotune.choose(4, 3, 5, np.float32, "F").code == "CCF"
     monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
     with autotune.disabled():
         assert not autotune.enabled()
@@ -155,9 +157,10 @@ def test_each_shape_is_measured_once_per_process(monkeypatch):
     twin.forward(x, training=True)
     model.forward(x[:2], training=True)  # a smaller last batch keeps the layer's layout
     assert calls == [(12, 9, 5), (9, 3, 5)]
-    # The first layer's output is feature-major, so the second sees (and was tuned for) that.
-    assert autotune.layouts(model) == autotune.layouts(twin) == ["CFC", "CFF"]
-    assert [entry["chosen"] for entry in autotune.measurements()] == ["CFC", "CFF"]
+    # The first layer's output is feature-major, so the second sees (and was tuned for) that;
+    # the second's output, which the loss reads, stays batch-major.
+    assert autotune.layouts(model) == autotune.layouts(twin) == ["CFC", "CCF"]
+    assert [entry["chosen"] for entry in autotune.measurements()] == ["CFC", "CCF"]
 
 
 def test_pick_keeps_the_reference_unless_clearly_faster():
@@ -282,3 +285,42 @@ def test_a_cache_file_carries_the_choices_to_the_next_process(tmp_path, monkeypa
     autotune.clear_cache()
     monkeypatch.setattr(autotune, "measure", lambda *a, **k: {"CCC": 1.0, "FFC": 1.0})
     assert autotune.choose(30, 20, 8, np.float32) == REFERENCE
+
+
+def test_every_layer_hands_its_gradient_back_in_the_order_the_layer_below_wrote(monkeypatch):
+    # The middle layer picks a feature-major output; the last layer is too small to time. Its
+    # input gradient must come back feature-major too: the ReLU below multiplies it with its own
+    # feature-major buffers, and mixed orders made that elementwise product 15x slower.
+    monkeypatch.setattr(autotune, "MIN_FLOPS", 5000)  # 2 * 16 * 20 * 20 = 12800 is timed
+    monkeypatch.setattr(autotune, "measure", lambda *a, **k: {"CC" + a[4]: 2.0, "CF" + a[4]: 1.0})
+    model = mlp(20, (20, 20), 4, seed=0)
+    _train(model, 1, SGD(0.1))
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    assert [layer.layout.code for layer in dense] == ["CFC", "CFF", "CCF"]
+    for lower, upper in zip(dense[:-1], dense[1:], strict=True):
+        assert upper.layout.grad_in == lower.layout.output
+
+
+def test_a_feature_major_output_only_where_a_dense_layer_reads_it(monkeypatch):
+    # Dropout (like BatchNorm, the loss, or a caller of a lone Dense) multiplies the output
+    # elementwise with batch-major arrays of its own: there the output stays batch-major.
+    from scratchnet.nn import Dropout, Sequential
+
+    monkeypatch.setattr(autotune, "MIN_FLOPS", 0)
+    monkeypatch.setattr(
+        autotune, "measure", lambda *a, **k: {"CC" + a[4]: 2.0, "CF" + a[4]: 1.0, "FC" + a[4]: 1.5}
+    )
+    rng = np.random.default_rng(0)
+    model = Sequential(
+        [
+            Dense(20, 20, "relu", rng=rng),
+            Dropout(0.2, rng=rng),
+            Dense(20, 20, "relu", rng=rng),
+            Dense(20, 4, rng=rng),
+        ]
+    )
+    _train(model, 1, SGD(0.1))
+    assert autotune.layouts(model) == ["FCC", None, "CFC", "FCF"]
+    alone = Dense(20, 20, rng=rng)
+    alone.forward(np.ones((16, 20), np.float32), training=True)
+    assert alone.layout.output == "C"

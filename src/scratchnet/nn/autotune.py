@@ -140,16 +140,26 @@ def _threads() -> int | None:
     return current_threads()
 
 
-def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") -> Layout:
-    """The fastest layout for a Dense(n_in, n_out) training on (batch, n_in) inputs of `x_order`.
+def choose(
+    n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C", outputs: str = "CF"
+) -> Layout:
+    """The fastest layout for a Dense(n_in, n_out) training on (batch, n_in) inputs of `x_order`,
+    among those whose output order is in `outputs` ("C" where the next layer would multiply a
+    feature-major output elementwise with its own batch-major arrays: that is up to 15x slower).
 
-    REFERENCE when tuning is off or the products are too small to tell apart; otherwise measured
-    once per process for these shapes, dtype, input layout and BLAS thread count.
+    REFERENCE when tuning is off; the reference products, with the input gradient in the
+    input's order, when they are too small to tell apart; otherwise measured once per process
+    for these shapes, dtype, input layout, output orders and BLAS thread count.
     """
     dtype = np.dtype(dtype)
-    if not enabled() or 2.0 * batch * n_in * n_out < MIN_FLOPS:
+    if not enabled():
         return REFERENCE
-    key = (n_in, n_out, batch, dtype.str, x_order, _threads())
+    if 2.0 * batch * n_in * n_out < MIN_FLOPS:
+        # Untimed, but the input gradient still goes back in the input's order: the layer below
+        # multiplies it with its own buffers elementwise, and mixed orders made that 15x slower
+        # (0.95 ms against 60 us for a (128, 1024) ReLU backward).
+        return Layout("C", "C", x_order)
+    key = (n_in, n_out, batch, dtype.str, x_order, outputs, _threads())
     entry = _cache.get(key)
     if entry is None:
         entry = _from_disk(key)
@@ -163,9 +173,10 @@ def choose(n_in: int, n_out: int, batch: int, dtype: Any, x_order: str = "C") ->
             "batch": batch,
             "dtype": dtype.name,
             "x_order": x_order,
+            "outputs": outputs,
             "threads": key[-1],
             "seconds": seconds,
-            "chosen": pick(seconds, x_order),
+            "chosen": pick({c: t for c, t in seconds.items() if c[1] in outputs}, x_order),
         }
         _to_disk(key, entry)
     return Layout.parse(entry["chosen"])

@@ -88,6 +88,10 @@ class Dense(Layer):
         # How the matrices are laid out (nn/autotune.py): chosen at the first training step,
         # unless set before (set_layout, as a checkpoint's restore does).
         self.layout: autotune.Layout | None = None
+        # The orders its output may take: feature-major ("F") only where the next layer is a
+        # Dense, which hands the gradient back in that order (Sequential says so); after any
+        # other layer, mixed orders in an elementwise product cost more than a layout can save.
+        self.output_orders = "C"
 
     @property
     def weight(self) -> np.ndarray:
@@ -126,7 +130,14 @@ class Dense(Layer):
         if training:
             if self.layout is None:
                 self.set_layout(
-                    autotune.choose(self.n_in, self.n_out, x.shape[0], self.dtype, order_of(x))
+                    autotune.choose(
+                        self.n_in,
+                        self.n_out,
+                        x.shape[0],
+                        self.dtype,
+                        order_of(x),
+                        self.output_orders,
+                    )
                 )
             # The same block every step: no page faults, and it stays warm in cache. The next
             # layer caches this output as its input; it is only overwritten by the next step's

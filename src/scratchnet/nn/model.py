@@ -71,6 +71,9 @@ class Sequential:
             raise ValueError(
                 f"all layers must share one dtype; received {sorted(map(str, dtypes))}"
             )
+        for layer, after in zip(layers[:-1], layers[1:], strict=True):
+            if isinstance(layer, Dense) and isinstance(after, Dense):
+                layer.output_orders = "CF"  # `after` hands the gradient back in either order
         self.layers = layers
         self.dtype = check_dtype(dtypes.pop() if dtypes else np.float32)
         self.n_in = sized[0].n_in
