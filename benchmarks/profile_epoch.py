@@ -260,8 +260,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(f"| **total** | **{cell(result['matmul'])}** | **{cell(other)}** |")
     lines.append("")
     lines.append(
-        f"Instrumented epoch {total:.3f} s, plain epoch {result['plain_epoch']:.3f} s "
-        f"({result['plain_epoch'] / result['matmul']:.2f}x its matrix products); the matrix "
+        f"Instrumented epoch {total:.3f} s ({total / result['matmul']:.2f}x its own matrix "
+        f"products), plain epoch {result['plain_epoch']:.3f} s (another epoch, so this "
+        f"machine's drift between the two shows); the matrix "
         f"products ran at {result['matmul_gflops']:.0f} GFLOP/s, "
         f"{result['matmul_gflops'] / result['best_gflops']:.0%} of the "
         f"{result['best_gflops']:.0f} GFLOP/s of each product's fastest formulation timed "
