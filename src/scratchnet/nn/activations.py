@@ -74,6 +74,12 @@ class ReLU(Activation):
     name = "relu"
 
     def _apply(self, x, out):
+        if x.ndim == 2 and x.dtype.kind == "f":
+            # Against an array of zeros in x's layout NumPy takes its SIMD loop; against the
+            # scalar 0 a broadcasting one: 16 against 61 us on a (128, 1024) float32 batch, the
+            # same values (NaN stays NaN).
+            zeros = self._work.zeros("zeros", *x.shape, x.dtype, order_of(x))
+            return np.maximum(x, zeros, out=out)
         return np.maximum(x, 0, out=out)
 
     def _grad_in(self, grad_out):

@@ -40,6 +40,18 @@ class Workspace:
 
         order: 'C' (batch-major, the default) or 'F' (feature-major).
         """
+        return self._array(name, rows, cols, dtype, order, np.empty)
+
+    def zeros(
+        self, name: str, rows: int, cols: int, dtype: np.dtype, order: str = "C"
+    ) -> np.ndarray:
+        """A (rows, cols) array of zeros of `dtype` and `order`, the same memory as last time
+        (do not write to it)."""
+        return self._array(name, rows, cols, dtype, order, np.zeros)
+
+    def _array(
+        self, name: str, rows: int, cols: int, dtype: np.dtype, order: str, make
+    ) -> np.ndarray:
         array = self._arrays.get(name)
         if (
             array is None
@@ -49,9 +61,9 @@ class Workspace:
             or (order_of(array) != order and min(rows, cols) > 1)
         ):
             if order == "F":
-                array = np.empty((cols, rows), dtype=dtype).T
+                array = make((cols, rows), dtype=dtype).T
             else:
-                array = np.empty((rows, cols), dtype=dtype)
+                array = make((rows, cols), dtype=dtype)
             self._arrays[name] = array
         return array if array.shape[0] == rows else array[:rows]
 
