@@ -97,10 +97,31 @@ def cpu_flags() -> set[str] | None:
     return None
 
 
-def machine_slug(model: str | None = None) -> str:
-    """A file-name-safe form of the CPU model: 'AMD EPYC 7B13' -> 'amd-epyc-7b13'."""
-    text = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$", "", (model or cpu_model()).lower())
+def machine_slug(model: str | None = None, family: str | None = None) -> str:
+    """A file-name-safe form of the CPU model: 'AMD EPYC 7B13' -> 'amd-epyc-7b13'. A name
+    without a model number, as virtual machines often show ('AMD EPYC'), gets the CPU's family
+    and model numbers ('amd-epyc-25-1'): one such name covers several generations."""
+    model = model or cpu_model()
+    text = re.sub(r"\((r|tm)\)|\bcpu\b|@.*$", "", model.lower())
+    if not re.search(r"\d", text):
+        text += " " + (family if family is not None else cpu_family())
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown-cpu"
+
+
+def cpu_family() -> str:
+    """'25 1' for /proc/cpuinfo's "cpu family : 25" and "model : 1"; '' where unknown."""
+    found: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() in ("cpu family", "model") and key.strip() not in found:
+                    found[key.strip()] = value.strip()
+                if not line.strip() and found:
+                    break
+    except OSError:
+        pass
+    return " ".join(found.get(key, "") for key in ("cpu family", "model")).strip()
 
 
 def worker_env(kernel: str) -> dict[str, str]:
