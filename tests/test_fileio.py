@@ -151,6 +151,31 @@ def test_output_checks_create_nothing(tmp_path):
         check_output_file(tmp_path / "f" / "x" / "model.npz")
 
 
+def test_an_output_folder_that_refuses_files_is_found_before_any_work(tmp_path, monkeypatch):
+    # A read-only mount, /proc, or a folder root may "write" by permissions but cannot: the
+    # checks try a probe file (removed at once) instead of trusting os.access.
+    import errno
+    import tempfile
+
+    from scratchnet.errors import FileError
+    from scratchnet.fileio import check_output_file, check_output_folder
+
+    check_output_folder(tmp_path)
+    assert _names(tmp_path) == []  # the probe is gone
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(FileError, match=r"--out .*: cannot write in this folder \(Read-only"):
+        check_output_folder(tmp_path, option="--out")
+    with pytest.raises(FileError, match=r"cannot create it in .*\(Read-only file system\)"):
+        check_output_folder(tmp_path / "new" / "run")
+    (tmp_path / "m.npz").write_bytes(b"x")
+    with pytest.raises(FileError, match=r"m.npz: cannot replace it in .*\(Read-only"):
+        check_output_file(tmp_path / "m.npz")
+
+
 def test_check_input_file_refuses_what_is_not_a_regular_file(tmp_path):
     from scratchnet.errors import DataError
     from scratchnet.fileio import check_input_file

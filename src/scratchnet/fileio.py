@@ -15,6 +15,7 @@ check_output_folder say, before anything is created, whether a path can be writt
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -22,6 +23,7 @@ import re
 import secrets
 import stat
 import struct
+import tempfile
 import tokenize
 import zipfile
 from collections.abc import Collection, Iterator
@@ -198,6 +200,23 @@ def _named(path: Path, option: str | None) -> str:
     return f"{option} {path}" if option else str(path)
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Why no file can be created in `folder` ("not writable", or the system's reason), or
+    None when one can. Permissions alone do not
+    tell (root passes every check, and /proc or a read-only mount refuse anyway), so a
+    temporary file is created there and removed at once."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".scratchnet-check-")
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
+
+
 def _check_creatable(path: Path, option: str | None) -> None:
     """`path` does not exist: its nearest existing ancestor must be a writable folder."""
     for parent in path.parents:
@@ -207,9 +226,10 @@ def _check_creatable(path: Path, option: str | None) -> None:
             raise FileError(
                 f"{_named(path, option)}: {parent} is a file, not a folder; choose another path"
             )
-        if not os.access(parent, os.W_OK | os.X_OK):
+        reason = _unwritable(parent)
+        if reason:
             raise FileError(
-                f"{_named(path, option)}: cannot create it: {parent} is not writable; "
+                f"{_named(path, option)}: cannot create it in {parent} ({reason}); "
                 "choose another place"
             )
         return
@@ -217,7 +237,8 @@ def _check_creatable(path: Path, option: str | None) -> None:
 
 def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> Path:
     """Raise FileError unless a file can be written at `path` (atomically: a temporary file
-    beside it, then a rename): not a folder there, a writable folder above. Creates nothing.
+    beside it, then a rename): not a folder there, a writable folder above. Leaves nothing
+    behind (a probe file is created and removed).
     `option` ('--output') goes in the message."""
     path = Path(path)
     if str(path) in ("", "."):
@@ -227,9 +248,11 @@ def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> 
     if path.exists() or path.is_symlink():
         if not path.is_file():
             raise FileError(f"{_named(path, option)}: not a regular file; give a file name")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
+        reason = _unwritable(path.parent)
+        if reason:
             raise FileError(
-                f"{_named(path, option)}: cannot replace it: {path.parent} is not writable"
+                f"{_named(path, option)}: cannot replace it in {path.parent} ({reason}); "
+                "choose another place"
             )
         return path
     _check_creatable(path, option)
@@ -237,15 +260,19 @@ def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> 
 
 
 def check_output_folder(path: str | os.PathLike, *, option: str | None = None) -> Path:
-    """Raise FileError unless `path` is, or can become, a writable folder. Creates nothing."""
+    """Raise FileError unless `path` is, or can become, a writable folder. Leaves nothing behind
+    (a probe file is created and removed)."""
     path = Path(path)
     if str(path) == "":
         raise FileError(f"{_named(path, option)}: an empty name; give a folder name")
     if path.exists():
         if not path.is_dir():
             raise FileError(f"{_named(path, option)}: is a file, not a folder; choose a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise FileError(f"{_named(path, option)}: the folder is not writable")
+        reason = _unwritable(path)
+        if reason:
+            raise FileError(
+                f"{_named(path, option)}: cannot write in this folder ({reason}); choose another"
+            )
         return path
     _check_creatable(path, option)
     return path

@@ -123,7 +123,7 @@ def test_relu_forward_is_bitwise_max_with_zero_in_either_layout(dtype, order):
     special = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 2.5, -2.5]
     values = np.random.default_rng(3).choice(np.array(special, dtype=dtype), (9, 11))
     relu = ReLU()
-    for step in range(2):
+    for _ in range(2):  # the second pass reuses the zeros
         x = np.array(values, order=order)
         y = relu.forward(x, training=True, inplace=True)
         assert y is x

@@ -622,6 +622,29 @@ OUTPUTS: dict[str, Case] = {
     "train --out NEW without data": (lambda w, c, m: [*TRAIN, "--out", w / "new"], "mnist"),
     "sweep --out NEW without data": (lambda w, c, m: [*SWEEP, "--out", w / "new"], "mnist"),
 }
+if os.path.isdir("/proc/self"):
+    # Folders that refuse new files whatever the permissions say (root passes every access
+    # check): the outputs are tried before any work starts.
+    OUTPUTS.update(
+        {
+            "train --out: under /proc": (
+                lambda w, c, m: [*TRAIN, "--out", "/proc/scratchnet-run"],
+                "cannot create it in /proc",
+            ),
+            "train --out: /proc itself": (
+                lambda w, c, m: [*TRAIN, "--out", "/proc"],
+                "--out /proc: cannot write in this folder",
+            ),
+            "train --output: under /proc": (
+                lambda w, c, m: [*TRAIN, "--output", "/proc/m.npz"],
+                "--output /proc/m.npz: cannot create it in /proc",
+            ),
+            "sweep --out: under /proc": (
+                lambda w, c, m: [*SWEEP, "--out", "/proc/scratchnet-sweep"],
+                "cannot create it in /proc",
+            ),
+        }
+    )
 
 FIFOS: dict[str, Case] = {
     "fifo: model": (lambda w, c, m: ["evaluate", _mkfifo(w / "m.npz")], "not a regular file"),
