@@ -11,13 +11,13 @@ import argparse
 import contextlib
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, ImageError
+from ..errors import ImageError
+from ..fileio import check_output_folder
 
 CHUNK = 512  # pictures run through the model at a time (bounded memory)
 
@@ -78,13 +78,9 @@ def _paths(items: list[str]) -> list[str]:
 
 
 def _check_show_dir(path: Path | None) -> None:
-    if path is None:
-        return
-    if path.exists() and not path.is_dir():
-        raise ArgumentError(f"--show-input {path}: is a file, not a folder; give a folder")
-    parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ArgumentError(f"--show-input {path}: {parent} is not writable; choose another folder")
+    """--show-input's folder must be, or be able to become, a writable folder (fileio)."""
+    if path is not None:
+        check_output_folder(path, option="--show-input")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
