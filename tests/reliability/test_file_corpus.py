@@ -619,6 +619,10 @@ OUTPUTS: dict[str, Case] = {
         lambda w, c, m: ["report", _dir(_run_folder(m, w, {}) / "report.html").parent],
         "report.html: is a folder",
     ),
+    "lr-find --plot: under a file": (
+        lambda w, c, m: ["lr-find", "--hidden", "8", "--plot", _file(w / "blocker") / "p.png"],
+        "--plot",
+    ),
     "train --out NEW without data": (lambda w, c, m: [*TRAIN, "--out", w / "new"], "mnist"),
     "sweep --out NEW without data": (lambda w, c, m: [*SWEEP, "--out", w / "new"], "mnist"),
 }
@@ -638,6 +642,10 @@ if os.path.isdir("/proc/self"):
             "train --output: under /proc": (
                 lambda w, c, m: [*TRAIN, "--output", "/proc/m.npz"],
                 "--output /proc/m.npz: cannot create it in /proc",
+            ),
+            "lr-find --plot: under /proc": (
+                lambda w, c, m: ["lr-find", "--hidden", "8", "--plot", "/proc/curve.png"],
+                "--plot /proc/curve.png: cannot create it in /proc",
             ),
             "sweep --out: under /proc": (
                 lambda w, c, m: [*SWEEP, "--out", "/proc/scratchnet-sweep"],

@@ -34,6 +34,7 @@ def add_lrfind_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_lrfind(args: argparse.Namespace) -> int:
     from ..diagnose.lrfind import lr_range_test, plot_lr_range
+    from ..fileio import check_output_file
     from .train import config_from_args
 
     if args.steps < 10:
@@ -49,6 +50,7 @@ def cmd_lrfind(args: argparse.Namespace) -> int:
 
         if not have_matplotlib():
             raise ArgumentError('--plot needs matplotlib: pip install "scratchnet[plot]"')
+        check_output_file(args.plot, option="--plot")  # before the range test, not after
     config = config_from_args(args)
     result = lr_range_test(config, steps=args.steps, start=args.start, stop=args.stop)
     if args.plot is not None:
