@@ -259,12 +259,27 @@ def test_npz_x_y_and_keras_layout(tmp_path):
         ({"x": np.zeros((3, 27, 28)), "y": np.zeros(3)}, r"expected images of shape \(n, 28, 28\)"),
         ({"x": np.full((3, 784), 2.0), "y": np.zeros(3)}, r"float pixels must be in \[0, 1\]"),
         ({"x": np.zeros((3, 784)), "y": np.zeros(2)}, "3 images but 2 labels"),
+        # A classifier needs two classes, and a test set needs a class with two examples.
+        ({"x": np.zeros((9, 784)), "y": -np.ones(9, int)}, "every training example is in class '-1'"),
+        ({"x": np.zeros((1, 784)), "y": np.zeros(1, int)}, "every training example is in class '0'"),
+        ({"x": np.zeros((4, 784)), "y": np.array(list("abcd"))}, "too few examples to hold"),
+        ({"x": np.zeros((2, 784)), "y": np.arange(2)}, r"too few examples .*\(2 examples"),
     ],
 )
 def test_npz_mistakes(tmp_path, arrays, match):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=match):
         load_own(tmp_path / "bad.npz")
+
+
+def test_a_folder_of_one_class_is_refused_in_one_line(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "d" / "seven").mkdir(parents=True)
+    for i in range(5):
+        Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "d" / "seven" / f"{i}.png")
+    with pytest.raises(DataError, match="every training example is in class 'seven'"):
+        load_own(tmp_path / "d")
 
 
 def test_load_own_names_what_it_accepts(tmp_path):

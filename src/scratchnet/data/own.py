@@ -167,7 +167,7 @@ def _load(where: Path, *, test_size: int | None, seed: int) -> OwnData:
     from .npzfile import load_npz
 
     if where.is_dir():
-        return load_folder(where, test_size=test_size, seed=seed)
+        return _check_usable(load_folder(where, test_size=test_size, seed=seed), test_size)
     suffix = where.suffix.lower()
     loaders = {".csv": load_csv, ".npz": load_npz}
     if not where.exists():
@@ -180,7 +180,26 @@ def _load(where: Path, *, test_size: int | None, seed: int) -> OwnData:
             f"{where}: not a folder, .csv or .npz; --data takes a folder of class folders of "
             "pictures, a .csv (label + 784 pixel columns) or an .npz (x and y arrays)"
         )
-    return loaders[suffix](where, test_size=test_size, seed=seed)
+    return _check_usable(loaders[suffix](where, test_size=test_size, seed=seed), test_size)
+
+
+def _check_usable(data: OwnData, test_size: int | None) -> OwnData:
+    """A data set a classifier can learn and be scored on: two classes or more to train on,
+    and a test set unless one of size 0 was asked for."""
+    (_, y_train), (_, y_test) = data
+    present = np.unique(y_train)
+    if present.size < 2:
+        only = f"class {data.class_names[present[0]]!r}" if present.size else "no class"
+        raise DataError(
+            f"{data.source}: every training example is in {only}; a classifier needs examples "
+            "of two classes or more"
+        )
+    if y_test.size == 0 and test_size != 0:
+        raise DataError(
+            f"{data.source}: too few examples to hold out a test set ({y_train.size} examples; "
+            "a class gives test examples once it has two or more); add examples"
+        )
+    return data
 
 
 def check_pixels(images: np.ndarray, where: str) -> np.ndarray:
