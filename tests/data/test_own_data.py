@@ -223,6 +223,12 @@ def test_csv_bad_rows_are_named_by_line(tmp_path):
         ("pixel0,pixel1\n1,2\n", "no 'label' column"),
         ("label," + ",".join(f"p{i}" for i in range(10)) + "\n", "10 pixel columns"),
         ("label," + ",".join(f"p{i}" for i in range(784)) + "\n", "no rows"),
+        # Another separator: one short line names it (not the whole 8 KB header).
+        (
+            "label;" + ";".join(f"pixel{i}" for i in range(784)) + "\n",
+            r"^\S+ no 'label' column in the header \(label;pixel0;pixe\.\.\., \.\.\.\); "
+            r"its fields seem separated by ';'.{0,100}$",
+        ),
     ],
 )
 def test_csv_layout_mistakes(tmp_path, text, match):
@@ -260,8 +266,8 @@ def test_npz_x_y_and_keras_layout(tmp_path):
         ({"x": np.full((3, 784), 2.0), "y": np.zeros(3)}, r"float pixels must be in \[0, 1\]"),
         ({"x": np.zeros((3, 784)), "y": np.zeros(2)}, "3 images but 2 labels"),
         # A classifier needs two classes, and a test set needs a class with two examples.
-        ({"x": np.zeros((9, 784)), "y": -np.ones(9, int)}, "every training example is in class '-1'"),
-        ({"x": np.zeros((1, 784)), "y": np.zeros(1, int)}, "every training example is in class '0'"),
+        ({"x": np.zeros((9, 784)), "y": -np.ones(9, int)}, "example is in class '-1'"),
+        ({"x": np.zeros((1, 784)), "y": np.zeros(1, int)}, "example is in class '0'"),
         ({"x": np.zeros((4, 784)), "y": np.array(list("abcd"))}, "too few examples to hold"),
         ({"x": np.zeros((2, 784)), "y": np.arange(2)}, r"too few examples .*\(2 examples"),
     ],

@@ -104,8 +104,15 @@ def load_csv(
         raise DataError(f"{path}: no such file; expected a CSV with a label column")
     header = _header(path)
     if LABEL not in header:
+        shown = ", ".join(name if len(name) <= 20 else name[:17] + "..." for name in header[:3])
+        other = next((mark for mark in ";\t|" if mark in header[0]), None)
+        hint = (
+            f"; its fields seem separated by {other!r}, not commas"
+            if len(header) == 1 and other
+            else ""
+        )
         raise DataError(
-            f"{path}: no '{LABEL}' column in the header ({', '.join(header[:3])}, ...); "
+            f"{path}: no '{LABEL}' column in the header ({shown}, ...){hint}; "
             "a CSV to train on needs label,pixel0,...,pixel783 (Kaggle's test.csv has no labels)"
         )
     label_column = header.index(LABEL)
