@@ -83,6 +83,22 @@ def test_predict_uses_the_first_model_when_none_is_named(client, pictures):
     assert response.status_code == 200 and len(response.json()["top"]) == 3
 
 
+def test_without_a_name_a_broken_model_file_is_passed_over(served, pictures):
+    # "aaa.npz" sorts first: it is listed with its error, and the first model that loads answers.
+    from starlette.testclient import TestClient
+
+    from scratchnet.serve.app import create_app
+
+    (served / "aaa.npz").write_bytes(b"not a model")
+    with TestClient(create_app([served]), base_url="http://127.0.0.1") as client:
+        listed = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+        assert "not a scratchnet model file" in listed["aaa.npz"]["error"]
+        picture = {"content": pictures["one.png"], "headers": {"Content-Type": "image/png"}}
+        assert client.post("/api/predict", **picture).status_code == 200
+        named = client.post("/api/predict?model=aaa.npz", **picture)
+        assert named.status_code == 422 and "aaa.npz" in named.json()["error"]
+
+
 def test_a_bad_picture_gets_400_and_the_clis_message(client, served, cli, tmp_path):
     bad = tmp_path / "upload"
     bad.write_bytes(b"this is not a picture")

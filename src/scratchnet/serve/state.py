@@ -34,14 +34,22 @@ class Studio:
 
     # -- models --------------------------------------------------------------------------------
     def _model(self, name: str | None):
+        """The model named, or without a name the first one that loads (a broken file beside
+        good ones is skipped; when none loads, the first one's error is raised)."""
+        if name:
+            path = self.catalog.model_file(name)
+            return (name, path, *self.models.get(path))
         names = self.catalog.model_names()
-        if not name:
-            if not names:
-                raise NotFound("no model under the served paths; train one with scratchnet train")
-            name = names[0]
-        path = self.catalog.model_file(name)
-        model, lock = self.models.get(path)
-        return name, path, model, lock
+        if not names:
+            raise NotFound("no model under the served paths; train one with scratchnet train")
+        first_error: Exception | None = None
+        for candidate in names:
+            path = self.catalog.model_file(candidate)
+            try:
+                return (candidate, path, *self.models.get(path))
+            except (ScratchnetError, OSError) as exc:
+                first_error = first_error or exc
+        raise first_error
 
     def _reader(self, model):
         """The model's pictures.Reader, made once per loaded model."""
