@@ -75,11 +75,13 @@ class ReLU(Activation):
 
     def _apply(self, x, out):
         if x.ndim == 2 and x.dtype.kind == "f":
-            # Against an array of zeros in x's layout NumPy takes its SIMD loop; against the
-            # scalar 0 a broadcasting one: 16 against 61 us on a (128, 1024) float32 batch, the
-            # same values (NaN stays NaN).
-            zeros = self._work.zeros("zeros", *x.shape, x.dtype, order_of(x))
-            return np.maximum(x, zeros, out=out)
+            # Against a row of zeros along x's unit-stride axis NumPy takes a SIMD loop; against
+            # the scalar 0 a slower one: 28 against 67 us on a (128, 1024) float32 batch, the
+            # same values (NaN stays NaN). The row is a few KB, whatever the batch.
+            out = np.empty_like(x) if out is None else out
+            src, dst = (x.T, out.T) if order_of(x) == "F" else (x, out)
+            np.maximum(src, self._work.zeros("zeros", src.shape[1], x.dtype), out=dst)
+            return out
         return np.maximum(x, 0, out=out)
 
     def _grad_in(self, grad_out):

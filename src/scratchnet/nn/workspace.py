@@ -40,18 +40,6 @@ class Workspace:
 
         order: 'C' (batch-major, the default) or 'F' (feature-major).
         """
-        return self._array(name, rows, cols, dtype, order, np.empty)
-
-    def zeros(
-        self, name: str, rows: int, cols: int, dtype: np.dtype, order: str = "C"
-    ) -> np.ndarray:
-        """A (rows, cols) array of zeros of `dtype` and `order`, the same memory as last time
-        (do not write to it)."""
-        return self._array(name, rows, cols, dtype, order, np.zeros)
-
-    def _array(
-        self, name: str, rows: int, cols: int, dtype: np.dtype, order: str, make
-    ) -> np.ndarray:
         array = self._arrays.get(name)
         if (
             array is None
@@ -61,17 +49,24 @@ class Workspace:
             or (order_of(array) != order and min(rows, cols) > 1)
         ):
             if order == "F":
-                array = make((cols, rows), dtype=dtype).T
+                array = np.empty((cols, rows), dtype=dtype).T
             else:
-                array = make((rows, cols), dtype=dtype)
+                array = np.empty((rows, cols), dtype=dtype)
             self._arrays[name] = array
         return array if array.shape[0] == rows else array[:rows]
 
     def ones(self, name: str, n: int, dtype: np.dtype) -> np.ndarray:
         """A (n,) array of ones of `dtype`, the same memory as last time (do not write to it)."""
+        return self._constant(name, n, dtype, np.ones)
+
+    def zeros(self, name: str, n: int, dtype: np.dtype) -> np.ndarray:
+        """A (n,) array of zeros of `dtype`, the same memory as last time (do not write to it)."""
+        return self._constant(name, n, dtype, np.zeros)
+
+    def _constant(self, name: str, n: int, dtype: np.dtype, make) -> np.ndarray:
         array = self._arrays.get(name)
         if array is None or array.dtype != dtype or array.shape[0] < n:
-            array = self._arrays[name] = np.ones(n, dtype=dtype)
+            array = self._arrays[name] = make(n, dtype=dtype)
         return array if array.shape[0] == n else array[:n]
 
     def clear(self) -> None:
