@@ -202,9 +202,8 @@ def _named(path: Path, option: str | None) -> str:
 
 def _unwritable(folder: Path) -> str | None:
     """Why no file can be created in `folder` ("not writable", or the system's reason), or
-    None when one can. Permissions alone do not
-    tell (root passes every check, and /proc or a read-only mount refuse anyway), so a
-    temporary file is created there and removed at once."""
+    None when one can. Permissions alone do not tell (root passes every check, and /proc or a
+    read-only mount refuse anyway), so a temporary file is created there and removed at once."""
     if not os.access(folder, os.W_OK | os.X_OK):
         return "not writable"
     try:
@@ -238,8 +237,7 @@ def _check_creatable(path: Path, option: str | None) -> None:
 def check_output_file(path: str | os.PathLike, *, option: str | None = None) -> Path:
     """Raise FileError unless a file can be written at `path` (atomically: a temporary file
     beside it, then a rename): not a folder there, a writable folder above. Leaves nothing
-    behind (a probe file is created and removed).
-    `option` ('--output') goes in the message."""
+    behind (a probe file is created and removed). `option` ('--output') goes in the message."""
     path = Path(path)
     if str(path) in ("", "."):
         raise FileError(f"{_named(path, option)}: an empty name; give a file name")
