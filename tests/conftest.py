@@ -8,6 +8,7 @@ broken setup.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,18 @@ def synthetic_digits():
     """make_digits, for the conftests of tests/report and tests/experiments (with importlib
     imports, a conftest cannot import another's functions)."""
     return make_digits
+
+
+@pytest.fixture
+def ctrl_c_reaches_children():
+    """Child processes take SIGINT as a terminal's Ctrl-C reaches them. Started from a
+    background job, this process inherits SIGINT ignored, and so would its children (Python
+    then never raises KeyboardInterrupt); with a Python handler here, they start with the
+    default one."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture

@@ -45,7 +45,9 @@ def records(out: Path) -> dict[str, dict]:
     return {r["trial"]: r for r in map(json.loads, lines)}
 
 
-def test_sigint_then_rerun_does_only_the_missing_trials(tmp_path, data_dir):
+def test_sigint_then_rerun_does_only_the_missing_trials(
+    tmp_path, data_dir, ctrl_c_reaches_children
+):
     env = dict(os.environ, SCRATCHNET_DATA=str(data_dir))
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     subprocess.run(sweep_command(whole), env=env, check=True, capture_output=True, timeout=300)
