@@ -286,6 +286,8 @@ def test_a_folder_of_one_class_is_refused_in_one_line(tmp_path):
         Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "d" / "seven" / f"{i}.png")
     with pytest.raises(DataError, match="every training example is in class 'seven'"):
         load_own(tmp_path / "d")
+    with pytest.raises(DataError, match="every training example is in class 'seven'"):
+        load_folder(tmp_path / "d")  # the loaders themselves check, not only load_own
 
 
 def test_load_own_names_what_it_accepts(tmp_path):

@@ -141,5 +141,5 @@ def load_csv(
             )
     labels, classes = encode_labels(labels_text)
     images = check_pixels(pixels.astype(np.uint8), str(path))
-    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed)
+    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed, where=str(path))
     return OwnData(train, test, classes, str(path))

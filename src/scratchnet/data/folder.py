@@ -143,5 +143,5 @@ def load_folder(
         )
     images, names = read_classes(root)
     labels, classes = encode_labels(names)
-    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed)
+    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed, where=str(root))
     return OwnData(train, test, classes, str(root))

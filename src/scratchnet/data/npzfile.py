@@ -75,7 +75,7 @@ def load_npz(
     images = check_pixels(arrays["x"], f"{path} x")
     labels, classes = _labels(arrays["y"], names, f"{path} y")
     _same_length(path, images, labels, "")
-    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed)
+    train, test = hold_out_test(images, labels, test_size=test_size, seed=seed, where=str(path))
     return OwnData(train, test, classes, str(path))
 
 

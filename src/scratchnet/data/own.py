@@ -37,6 +37,16 @@ class OwnData:
     source: str
     test_from: str = "held out"
 
+    def __post_init__(self) -> None:
+        # Every loader makes one: a set with one class cannot train a classifier.
+        present = np.unique(self.train[1])
+        if present.size < 2:
+            only = f"class {self.class_names[present[0]]!r}" if present.size else "no class"
+            raise DataError(
+                f"{self.source}: every training example is in {only}; a classifier needs "
+                "examples of two classes or more"
+            )
+
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return iter((self.train, self.test))
 
@@ -97,14 +107,26 @@ def stratified_split(
 
 
 def hold_out_test(
-    images: np.ndarray, labels: np.ndarray, *, test_size: int | None, seed: int
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    test_size: int | None,
+    seed: int,
+    where: str = "the data",
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """A seeded, stratified test split: ((x_train, y_train), (x_test, y_test))."""
+    """A seeded, stratified test split: ((x_train, y_train), (x_test, y_test)). DataError
+    naming `where` when the default split holds nothing out (no class has two examples)."""
     n = labels.shape[0]
     size = default_test_size(n) if test_size is None else test_size
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or not 0 <= size < n:
         raise DataError(f"test_size must be an integer in [0, {n}); received {test_size!r}")
     kept, held = stratified_split(labels, size, rng=np.random.default_rng([seed, 7]))
+    # (With one class, OwnData's own check names the deeper problem.)
+    if held.size == 0 and test_size is None and np.unique(labels).size > 1:
+        raise DataError(
+            f"{where}: too few examples to hold out a test set ({n} examples; a class gives "
+            "test examples once it has two or more); add examples"
+        )
     return (images[kept], labels[kept]), (images[held], labels[held])
 
 
@@ -167,7 +189,7 @@ def _load(where: Path, *, test_size: int | None, seed: int) -> OwnData:
     from .npzfile import load_npz
 
     if where.is_dir():
-        return _check_usable(load_folder(where, test_size=test_size, seed=seed), test_size)
+        return load_folder(where, test_size=test_size, seed=seed)
     suffix = where.suffix.lower()
     loaders = {".csv": load_csv, ".npz": load_npz}
     if not where.exists():
@@ -180,26 +202,7 @@ def _load(where: Path, *, test_size: int | None, seed: int) -> OwnData:
             f"{where}: not a folder, .csv or .npz; --data takes a folder of class folders of "
             "pictures, a .csv (label + 784 pixel columns) or an .npz (x and y arrays)"
         )
-    return _check_usable(loaders[suffix](where, test_size=test_size, seed=seed), test_size)
-
-
-def _check_usable(data: OwnData, test_size: int | None) -> OwnData:
-    """A data set a classifier can learn and be scored on: two classes or more to train on,
-    and a test set unless one of size 0 was asked for."""
-    (_, y_train), (_, y_test) = data
-    present = np.unique(y_train)
-    if present.size < 2:
-        only = f"class {data.class_names[present[0]]!r}" if present.size else "no class"
-        raise DataError(
-            f"{data.source}: every training example is in {only}; a classifier needs examples "
-            "of two classes or more"
-        )
-    if y_test.size == 0 and test_size != 0:
-        raise DataError(
-            f"{data.source}: too few examples to hold out a test set ({y_train.size} examples; "
-            "a class gives test examples once it has two or more); add examples"
-        )
-    return data
+    return loaders[suffix](where, test_size=test_size, seed=seed)
 
 
 def check_pixels(images: np.ndarray, where: str) -> np.ndarray:
